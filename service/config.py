@@ -1,0 +1,176 @@
+"""One frozen settings object, built once at start.
+
+Sources, later ones winning: ``config/default.yaml``, the YAML file named by ``JOBSYNC_CONFIG``,
+then ``JOBSYNC_<KEY>`` environment variables. Everything is validated by one marshmallow schema,
+so an unknown key or a wrong type stops start-up with a line naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import ValidationError as SchemaError
+
+from service.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "default.yaml"
+ENV_PREFIX = "JOBSYNC_"
+BUILTIN_QUEUES = ("high", "default", "low")
+
+_URL_SCHEMES = {
+    "database_url": ("sqlite", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"),
+    "redis_url": ("redis", "rediss", "unix"),
+}
+
+
+def _url(key: str) -> fields.String:
+    schemes = _URL_SCHEMES[key]
+
+    def check(value: str) -> None:
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in schemes or not rest:
+            raise SchemaError(f"must be a URL starting with one of {', '.join(s + '://' for s in schemes)}")
+
+    return fields.String(allow_none=True, validate=check)
+
+
+class SettingsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    database_url = _url("database_url")
+    redis_url = _url("redis_url")
+    data_dir = fields.String(required=True)
+    secret_key = fields.String(required=True, validate=validate.Length(min=1))
+    allow_local_repositories = fields.Boolean(required=True)
+    queues = fields.List(fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.-]+$")), required=True)
+    extensions = fields.List(fields.String(), required=True)
+    extension_settings = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+    isolation = fields.String(required=True, validate=validate.OneOf(["process", "thread"]))
+    worker_threads = fields.Integer(required=True, validate=validate.Range(min=1, max=256))
+    heartbeat_seconds = fields.Float(required=True, validate=validate.Range(min=0.1))
+    worker_lost_seconds = fields.Float(required=True, validate=validate.Range(min=1))
+    scheduler_tick_seconds = fields.Float(required=True, validate=validate.Range(min=0.05, max=60))
+    resend_pending_after_seconds = fields.Float(required=True, validate=validate.Range(min=1))
+    git_timeout_seconds = fields.Float(required=True, validate=validate.Range(min=1))
+    discovery_timeout_seconds = fields.Float(required=True, validate=validate.Range(min=1))
+    keep_checkouts = fields.Integer(required=True, validate=validate.Range(min=1))
+    jobs_root = fields.String(allow_none=True, required=True)
+    webhook_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1024))
+    output_file_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1))
+    results_retention_days = fields.Integer(required=True, validate=validate.Range(min=1))
+    allow_superuser_self_approval = fields.Boolean(required=True)
+    sanitiser_patterns = fields.List(fields.List(fields.String(), validate=validate.Length(equal=2)),
+                                     required=True)
+    log_level = fields.String(required=True,
+                              validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    database_url: str | None
+    redis_url: str | None
+    data_dir: str
+    secret_key: str
+    allow_local_repositories: bool
+    queues: tuple[str, ...]
+    extensions: tuple[str, ...]
+    extension_settings: dict
+    isolation: str
+    worker_threads: int
+    heartbeat_seconds: float
+    worker_lost_seconds: float
+    scheduler_tick_seconds: float
+    resend_pending_after_seconds: float
+    git_timeout_seconds: float
+    discovery_timeout_seconds: float
+    keep_checkouts: int
+    jobs_root: str | None
+    webhook_max_bytes: int
+    output_file_max_bytes: int
+    results_retention_days: int
+    allow_superuser_self_approval: bool
+    sanitiser_patterns: tuple[tuple[str, str], ...]
+    log_level: str
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_path / 'jobsync.sqlite3'}"
+
+    @property
+    def all_queues(self) -> tuple[str, ...]:
+        """Built-in queues in priority order, then custom ones in the order configured."""
+        return BUILTIN_QUEUES + tuple(q for q in self.queues if q not in BUILTIN_QUEUES)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        with path.open() as stream:
+            data = yaml.safe_load(stream) or {}
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: must be a mapping of keys to values")
+    return data
+
+
+def _environment_values(environ: dict[str, str]) -> dict[str, Any]:
+    """Read JOBSYNC_<KEY> variables; values are parsed as YAML scalars so `true` and `3` work."""
+    values: dict[str, Any] = {}
+    known = set(SettingsSchema().fields)
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+            continue
+        key = name[len(ENV_PREFIX):].lower()
+        if key not in known:
+            continue  # JOBSYNC_TEST_* and friends belong to other tools
+        try:
+            parsed = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            parsed = raw
+        string_key = isinstance(SettingsSchema().fields[key], fields.String)
+        values[key] = raw if string_key and raw.strip() else parsed
+    return values
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Build the settings from defaults, JOBSYNC_CONFIG, the environment and ``overrides``.
+
+    Raises ConfigError naming the first bad key.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    merged = _read_yaml(DEFAULT_CONFIG_PATH)
+    if environ.get(ENV_PREFIX + "CONFIG"):
+        merged.update(_read_yaml(Path(environ[ENV_PREFIX + "CONFIG"])))
+    merged.update(_environment_values(environ))
+    merged.update(overrides or {})
+    try:
+        data = SettingsSchema().load(merged)
+    except SchemaError as exc:
+        key, problem = next(iter(sorted(exc.normalized_messages().items())))
+        if isinstance(problem, dict):  # nested (list item) errors: show the first
+            problem = next(iter(problem.values()))
+        message = problem[0] if isinstance(problem, list) else problem
+        raise ConfigError(f"config key {key!r}: {message}", key=key) from None
+    data["queues"] = tuple(data["queues"])
+    data["extensions"] = tuple(data["extensions"])
+    data["sanitiser_patterns"] = tuple(tuple(pair) for pair in data["sanitiser_patterns"])
+    return Settings(**data)
+
+
+__all__ = ["BUILTIN_QUEUES", "Settings", "load_settings"]

@@ -1,0 +1,81 @@
+"""jobsync's exception tree, mapped to HTTP statuses in one place (``service.api.errors``).
+
+JobsyncError                                  (service.jobs.errors)
+ ├── ValidationError(fields)                  400  bad input, field -> [messages]
+ ├── RegistrationError                        a job class refused at registration
+ ├── SoftTimeLimitExceeded                    inside a job at its soft limit
+ ├── RepositoryError                          (repos.errors) git, checkout, discovery
+ ├── WebhookError                             (webhooks.errors) signatures, payloads
+ └── ServiceError
+      ├── ConfigError                         bad configuration: start-up stops, exit 2
+      ├── NotFound                            404  no such row
+      ├── AuthenticationFailed                401  no or bad credentials
+      ├── PermissionDenied                    403  authenticated, not allowed
+      ├── JobNotRunnable                      405  disabled or uninstalled job (as Nautobot answers)
+      ├── Conflict                            409  e.g. a singleton job already running
+      └── BrokerUnavailable                   503  the broker cannot be reached
+"""
+
+from service.jobs.errors import JobsyncError, RegistrationError, SoftTimeLimitExceeded, ValidationError
+
+
+class ServiceError(JobsyncError):
+    """Base of errors raised by the service core."""
+
+    status = 500
+
+
+class ConfigError(ServiceError):
+    """The configuration is invalid; ``key`` names the offending setting."""
+
+    code = "config"
+
+    def __init__(self, message: str, *, key: str | None = None):
+        super().__init__(message)
+        self.key = key
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+    status = 404
+
+
+class AuthenticationFailed(ServiceError):
+    code = "not_authenticated"
+    status = 401
+
+
+class PermissionDenied(ServiceError):
+    code = "permission_denied"
+    status = 403
+
+
+class JobNotRunnable(ServiceError):
+    code = "job_not_runnable"
+    status = 405
+
+
+class Conflict(ServiceError):
+    code = "conflict"
+    status = 409
+
+
+class BrokerUnavailable(ServiceError):
+    code = "broker_unavailable"
+    status = 503
+
+
+__all__ = [
+    "AuthenticationFailed",
+    "BrokerUnavailable",
+    "ConfigError",
+    "Conflict",
+    "JobNotRunnable",
+    "JobsyncError",
+    "NotFound",
+    "PermissionDenied",
+    "RegistrationError",
+    "ServiceError",
+    "SoftTimeLimitExceeded",
+    "ValidationError",
+]

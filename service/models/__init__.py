@@ -1,0 +1,32 @@
+"""SQLAlchemy models: one module per family of rows, re-exported here."""
+
+from service.models.base import Base, utcnow
+from service.models.hooks import JobButton, JobHook, ObjectChangeEvent
+from service.models.job import OVERRIDABLE_FIELDS, Job
+from service.models.repository import GitRepository
+from service.models.result import LOG_LEVELS, JobLogEntry, JobOutputFile, JobResult, Status
+from service.models.scheduling import ScheduledJob, ScheduledSlot
+from service.models.user import PERMISSIONS, Token, User
+from service.models.webhook import WebhookDelivery
+
+__all__ = [
+    "LOG_LEVELS",
+    "OVERRIDABLE_FIELDS",
+    "PERMISSIONS",
+    "Base",
+    "GitRepository",
+    "Job",
+    "JobButton",
+    "JobHook",
+    "JobLogEntry",
+    "JobOutputFile",
+    "JobResult",
+    "ObjectChangeEvent",
+    "ScheduledJob",
+    "ScheduledSlot",
+    "Status",
+    "Token",
+    "User",
+    "WebhookDelivery",
+    "utcnow",
+]

@@ -1,0 +1,74 @@
+"""Job records: one per discovered job class, never deleted (``installed`` goes False)."""
+
+import uuid
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.models.base import Base, Timestamps, UUIDPrimaryKey
+from service.models.repository import GitRepository
+
+#: Metadata an admin may override; each has an ``<attr>_override`` flag.
+OVERRIDABLE_FIELDS = (
+    "grouping", "name", "description", "approval_required", "dryrun_default", "field_order",
+    "has_sensitive_variables", "hidden", "read_only", "soft_time_limit", "time_limit", "task_queues",
+)
+
+SOURCES = ("git", "local", "system", "extensions")
+
+
+class Job(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "jobs"
+
+    source: Mapped[str] = mapped_column(String(20), default="git")
+    repository_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("git_repositories.id", ondelete="SET NULL"), index=True)
+    module_name: Mapped[str] = mapped_column(String(300))
+    job_class_name: Mapped[str] = mapped_column(String(200))
+    class_path: Mapped[str] = mapped_column(String(600), unique=True)
+
+    grouping: Mapped[str] = mapped_column(String(200), default="")
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    approval_required: Mapped[bool] = mapped_column(default=False)
+    dryrun_default: Mapped[bool] = mapped_column(default=False)
+    field_order: Mapped[list] = mapped_column(default=list)
+    has_sensitive_variables: Mapped[bool] = mapped_column(default=True)
+    hidden: Mapped[bool] = mapped_column(default=False)
+    read_only: Mapped[bool] = mapped_column(default=False)
+    soft_time_limit: Mapped[float | None]
+    time_limit: Mapped[float | None]
+    task_queues: Mapped[list] = mapped_column(default=list)
+
+    grouping_override: Mapped[bool] = mapped_column(default=False)
+    name_override: Mapped[bool] = mapped_column(default=False)
+    description_override: Mapped[bool] = mapped_column(default=False)
+    approval_required_override: Mapped[bool] = mapped_column(default=False)
+    dryrun_default_override: Mapped[bool] = mapped_column(default=False)
+    field_order_override: Mapped[bool] = mapped_column(default=False)
+    has_sensitive_variables_override: Mapped[bool] = mapped_column(default=False)
+    hidden_override: Mapped[bool] = mapped_column(default=False)
+    read_only_override: Mapped[bool] = mapped_column(default=False)
+    soft_time_limit_override: Mapped[bool] = mapped_column(default=False)
+    time_limit_override: Mapped[bool] = mapped_column(default=False)
+    task_queues_override: Mapped[bool] = mapped_column(default=False)
+
+    enabled: Mapped[bool] = mapped_column(default=False)
+    installed: Mapped[bool] = mapped_column(default=True)
+    is_job_hook_receiver: Mapped[bool] = mapped_column(default=False)
+    is_job_button_receiver: Mapped[bool] = mapped_column(default=False)
+    is_singleton: Mapped[bool] = mapped_column(default=False)
+    retry_on_worker_lost: Mapped[bool] = mapped_column(default=False)
+    variables: Mapped[list] = mapped_column(default=list)
+    commit: Mapped[str | None] = mapped_column(String(64))
+    import_error: Mapped[str | None] = mapped_column(Text)
+
+    repository: Mapped[GitRepository | None] = relationship()
+
+    @property
+    def summary(self) -> str:
+        return next((line.strip() for line in self.description.splitlines() if line.strip()), "")
+
+    @property
+    def runnable(self) -> bool:
+        return self.enabled and self.installed

@@ -1,0 +1,103 @@
+"""Runs and what they wrote: JobResult, its log entries and output files."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.models.base import Base, UUIDPrimaryKey, utcnow
+from service.models.job import Job
+from service.models.user import User
+
+
+class Status:
+    """JobResult states, named as Nautobot names them."""
+
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    REVOKED = "REVOKED"
+
+    WAITING = (PENDING,)
+    RUNNING = (STARTED,)
+    FINAL = (SUCCESS, FAILURE, REVOKED)
+    ALL = (PENDING, STARTED, SUCCESS, FAILURE, REVOKED)
+
+
+LOG_LEVELS = ("debug", "info", "success", "warning", "failure", "error")
+
+
+class JobResult(UUIDPrimaryKey, Base):
+    __tablename__ = "job_results"
+    __table_args__ = (
+        Index("ix_job_results_status_scheduled_at", "status", "scheduled_at"),
+        Index("ix_job_results_runner_object", "runner", "object_type", "object_id"),
+    )
+
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    class_path: Mapped[str] = mapped_column(String(600))
+    runner: Mapped[str | None] = mapped_column(String(300))  # a JobRunner's path, for background work
+    status: Mapped[str] = mapped_column(String(20), default=Status.PENDING, index=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    queue: Mapped[str] = mapped_column(String(100), default="default")
+    commit: Mapped[str | None] = mapped_column(String(64))
+    dryrun: Mapped[bool] = mapped_column(default=False)
+    object_type: Mapped[str | None] = mapped_column(String(100))
+    object_id: Mapped[str | None] = mapped_column(String(100))
+    scheduled_job_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("scheduled_jobs.id", ondelete="SET NULL"), index=True)
+    scheduled_at: Mapped[datetime | None]
+    interval: Mapped[int | None]  # minutes, for periodic background work
+    created: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    enqueued: Mapped[datetime | None]  # when the broker message was last sent
+    started: Mapped[datetime | None]
+    completed: Mapped[datetime | None]
+    heartbeat: Mapped[datetime | None]
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    attempts: Mapped[int] = mapped_column(default=0)
+    input_data: Mapped[dict | None]
+    result: Mapped[Any] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
+    log_counts: Mapped[dict] = mapped_column(default=dict)
+
+    job: Mapped[Job | None] = relationship()
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in Status.FINAL
+
+    @property
+    def duration(self) -> float | None:
+        if self.started and self.completed:
+            return (self.completed - self.started).total_seconds()
+        return None
+
+
+class JobLogEntry(UUIDPrimaryKey, Base):
+    __tablename__ = "job_log_entries"
+    __table_args__ = (Index("ix_job_log_entries_result_created", "job_result_id", "created"),)
+
+    job_result_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("job_results.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(10), default="info")
+    grouping: Mapped[str] = mapped_column(String(100), default="run")
+    message: Mapped[str] = mapped_column(Text, default="")
+    object: Mapped[dict | None]
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobOutputFile(UUIDPrimaryKey, Base):
+    __tablename__ = "job_output_files"
+
+    job_result_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("job_results.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int]
+    created: Mapped[datetime] = mapped_column(default=utcnow)
