@@ -1,0 +1,101 @@
+"""Dramatiq broker set-up: Redis when ``redis_url`` is set, in-process otherwise.
+
+Dramatiq's Redis consumer sleeps with back-off (up to the worker timeout) when its queue is
+empty, so a message sent to an idle worker waits hundreds of milliseconds. ``WakeupRedisBroker``
+keeps Dramatiq's queues and acks but lets an idle consumer block on a notify list beside its
+queue; every enqueue pushes a token there, so an idle worker starts within a round trip.
+"""
+
+from __future__ import annotations
+
+import time
+
+import dramatiq
+import redis
+from dramatiq.broker import Broker, MessageProxy
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import compute_backoff
+from dramatiq.errors import ConnectionClosed
+from dramatiq.message import Message
+from dramatiq.middleware import Callbacks, CurrentMessage, Pipelines, Retries
+
+from service.config import Settings
+
+#: Tokens kept per notify list; more waiting tokens than this would only cause empty fetches.
+MAX_NOTIFY_TOKENS = 64
+
+
+def notify_key(namespace: str, queue_name: str) -> str:
+    return f"{namespace}:{queue_name}.notify"
+
+
+class _WakeupConsumer(_RedisConsumer):
+    """A Redis consumer that waits on its queue's notify list instead of sleeping."""
+
+    def __next__(self):
+        try:
+            while True:
+                if self.message_cache:
+                    data = self.message_cache.pop(0)
+                    self.misses = 0
+                    message = Message.decode(data)
+                    self.queued_message_ids.add(message.message_id)
+                    return MessageProxy(message)
+                messages = []
+                if self.outstanding_message_count < self.prefetch:
+                    self.message_cache = messages = self.broker.do_fetch(
+                        self.queue_name, self.prefetch - self.outstanding_message_count)
+                if not messages:
+                    self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
+                    if self.outstanding_message_count < self.prefetch:
+                        self.broker.client.blpop([self.broker.notify_key(self.queue_name)],
+                                                 timeout=max(backoff_ms, 10) / 1000)
+                    else:  # full: only acks free room, and those happen in this process
+                        time.sleep(backoff_ms / 1000)
+                    return None
+        except redis.ConnectionError as exc:
+            raise ConnectionClosed(exc) from None
+
+
+class WakeupRedisBroker(RedisBroker):
+    """RedisBroker whose enqueues wake idle consumers at once."""
+
+    @property
+    def consumer_class(self):
+        return _WakeupConsumer
+
+    def notify_key(self, queue_name: str) -> str:
+        return notify_key(self.namespace, queue_name)
+
+    def enqueue(self, message: Message, *, delay: int | None = None) -> Message:
+        message = super().enqueue(message, delay=delay)
+        if delay is None:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.lpush(self.notify_key(message.queue_name), 1)
+            pipe.ltrim(self.notify_key(message.queue_name), 0, MAX_NOTIFY_TOKENS - 1)
+            pipe.execute()
+        return message
+
+
+def _middleware() -> list:
+    # No TimeLimit or AgeLimit: limits are the job's own (service.execution); no retries by default.
+    return [CurrentMessage(), Callbacks(), Pipelines(), Retries(max_retries=0)]
+
+
+def build_broker(settings: Settings, *, namespace: str = "jobsync") -> Broker:
+    """Create the broker for these settings and make it Dramatiq's global broker."""
+    if settings.redis_url:
+        broker: Broker = WakeupRedisBroker(url=settings.redis_url, namespace=namespace,
+                                           middleware=_middleware())
+    else:
+        broker = StubBroker(middleware=_middleware())
+        broker.emit_after("process_boot")
+    dramatiq.set_broker(broker)
+    return broker
+
+
+def ping(broker: Broker) -> None:
+    """Raise BrokerUnavailable-worthy errors if the broker cannot be reached."""
+    if isinstance(broker, RedisBroker):
+        broker.client.ping()

@@ -1,0 +1,64 @@
+"""The ``jobsync`` command line: one group, subcommands in sibling modules.
+
+Errors reach the user as one line and a non-zero exit: 2 for bad configuration or input,
+1 for anything else jobsync refused.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from service.errors import ConfigError, JobsyncError, ValidationError
+
+
+class State:
+    """Lazily configured runtime, so ``--help`` never touches configuration or servers."""
+
+    def __init__(self):
+        self._runtime = None
+
+    def runtime(self):
+        if self._runtime is None:
+            from service import runtime
+
+            self._runtime = runtime.configure()
+        return self._runtime
+
+
+class JobsyncGroup(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"jobsync: {exc}", err=True)
+            sys.exit(2)
+        except ValidationError as exc:
+            click.echo(f"jobsync: invalid input: {exc}", err=True)
+            sys.exit(2)
+        except JobsyncError as exc:
+            click.echo(f"jobsync: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=JobsyncGroup)
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """jobsync: a Git-driven job service.
+
+    Configuration comes from config/default.yaml, the file named by JOBSYNC_CONFIG and
+    JOBSYNC_* environment variables (e.g. JOBSYNC_DATABASE_URL, JOBSYNC_REDIS_URL).
+    """
+    ctx.obj = State()
+
+
+def _register() -> None:
+    from service.cli import server, users
+
+    for module in (server, users):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()

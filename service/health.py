@@ -1,0 +1,34 @@
+"""Liveness and readiness: ``/healthz`` says the process is up, ``/readyz`` that its backends are."""
+
+from flask import Blueprint, current_app, jsonify
+
+from service.broker import ping as ping_broker
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
+
+
+def check_backends(runtime) -> dict[str, str]:
+    """Return each backend's state, "ok" or a short reason (never a URL, which may hold secrets)."""
+    broker_name = "redis" if runtime.settings.redis_url else "broker"
+    probes = {"database": runtime.db.ping, broker_name: lambda: ping_broker(runtime.broker)}
+    checks = {}
+    for name, probe in probes.items():
+        try:
+            probe()
+            checks[name] = "ok"
+        except Exception as exc:  # any failure means "not ready"; the type names the cause
+            checks[name] = f"unreachable ({type(exc).__name__})"
+    return checks
+
+
+@bp.get("/readyz")
+def readyz():
+    checks = check_backends(current_app.extensions["jobsync"])
+    down = sorted(name for name, state in checks.items() if state != "ok")
+    body = {"status": "unavailable" if down else "ok", "checks": checks, "down": down}
+    return jsonify(body), 503 if down else 200

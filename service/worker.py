@@ -1,0 +1,53 @@
+"""Dramatiq actors: thin, idempotent, taking ids; one run actor per queue.
+
+Each queue gets its own actor so that the worker's work queue orders prefetched messages by
+queue: ``high`` before ``default`` before ``low`` (Dramatiq sorts by actor priority).
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.broker import Broker
+
+QUEUE_PRIORITIES = {"high": 0, "default": 10, "low": 20}
+CUSTOM_QUEUE_PRIORITY = 10
+
+
+def run_actor_name(queue: str) -> str:
+    return f"jobsync.run.{queue}"
+
+
+def _run_job_result(job_result_id: str) -> None:
+    from service import execution
+
+    execution.run_job_result(job_result_id)
+
+
+def declare_actors(broker: Broker, queues: tuple[str, ...]) -> dict[str, dramatiq.Actor]:
+    """Declare one run actor per queue on ``broker``; return them by queue name."""
+    actors = {}
+    for queue in queues:
+        actors[queue] = dramatiq.actor(
+            _run_job_result,
+            actor_name=run_actor_name(queue),
+            queue_name=queue,
+            priority=QUEUE_PRIORITIES.get(queue, CUSTOM_QUEUE_PRIORITY),
+            max_retries=0,
+            broker=broker,
+        )
+    return actors
+
+
+def serve(runtime, queues: tuple[str, ...], *, threads: int | None = None, stop=None) -> None:
+    """Consume ``queues`` with a Dramatiq worker until ``stop`` is set."""
+    import threading
+
+    stop = stop or threading.Event()
+    worker = dramatiq.Worker(runtime.broker, queues=set(queues),
+                             worker_threads=threads or runtime.settings.worker_threads,
+                             worker_timeout=1000)
+    worker.start()
+    try:
+        stop.wait()
+    finally:
+        worker.stop()

@@ -1,0 +1,139 @@
+"""Shared fixtures: settings, a migrated database, the runtime, the app and a CLI runner.
+
+The database comes from JOBSYNC_TEST_DB: ``sqlite`` (default; a template file migrated once per
+session and copied per test) or ``postgresql`` (JOBSYNC_TEST_DATABASE_URL, migrated once per
+session and emptied after each test). Redis comes from JOBSYNC_TEST_REDIS_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from sqlalchemy import text
+
+from service import runtime as runtime_module
+from service.config import load_settings
+from service.db import Database
+from service.models import Base
+
+TEST_DB = os.environ.get("JOBSYNC_TEST_DB", "sqlite")
+
+
+def _postgres_url() -> str:
+    url = os.environ.get("JOBSYNC_TEST_DATABASE_URL")
+    if not url:
+        raise RuntimeError("JOBSYNC_TEST_DB=postgresql needs JOBSYNC_TEST_DATABASE_URL (scripts/test.sh)")
+    return url
+
+
+def test_redis_url() -> str:
+    url = os.environ.get("JOBSYNC_TEST_REDIS_URL")
+    if not url:
+        raise RuntimeError("these tests need a real Redis: JOBSYNC_TEST_REDIS_URL (set by scripts/test.sh)")
+    return url
+
+
+test_redis_url.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> str:
+    """Migrate a database once per session; return its URL (a template file for SQLite)."""
+    if TEST_DB == "postgresql":
+        url = _postgres_url()
+        database = Database(url)
+        with database.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite3'}"
+        database = Database(url)
+    database.upgrade()
+    database.dispose()
+    return url
+
+
+def _empty_postgres(url: str) -> None:
+    database = Database(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with database.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    database.dispose()
+
+
+@pytest.fixture
+def database_url(migrated_database, tmp_path):
+    if TEST_DB == "postgresql":
+        yield migrated_database
+        _empty_postgres(migrated_database)
+    else:
+        path = tmp_path / "jobsync.sqlite3"
+        shutil.copyfile(migrated_database.split(":///", 1)[1], path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url, tmp_path):
+    """Embedded-mode settings (in-process broker) on the test database."""
+    return load_settings({"database_url": database_url, "data_dir": str(tmp_path / "data")}, environ={})
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    url = test_redis_url()
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_settings(settings, redis_url):
+    """Production-mode settings: the test database and the real Redis broker."""
+    return settings.replace(redis_url=redis_url)
+
+
+@pytest.fixture
+def runtime(settings):
+    current = runtime_module.configure(settings)
+    yield current
+    runtime_module.reset()
+
+
+@pytest.fixture
+def redis_runtime(redis_settings):
+    current = runtime_module.configure(redis_settings)
+    yield current
+    runtime_module.reset()
+
+
+@pytest.fixture
+def app(runtime):
+    from service.app import create_app
+
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def cli_env(database_url, tmp_path) -> dict[str, str]:
+    """Environment for running ``jobsync`` as a subprocess against the test database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBSYNC_")}
+    env.update(JOBSYNC_DATABASE_URL=database_url, JOBSYNC_DATA_DIR=str(tmp_path / "data"))
+    return env
+
+
+@pytest.fixture(autouse=True)
+def _forget_runtime():
+    """A CLI invocation configures the process runtime; never let it leak into the next test."""
+    yield
+    runtime_module.reset()
