@@ -57,10 +57,11 @@ find_pg_bin() {
     echo "$dir"
 }
 
-# Run a PostgreSQL server command as the unprivileged user when we are root.
+# Run a PostgreSQL server command as the unprivileged user when we are root; from a directory that
+# user can enter (pg_ctl/initdb chdir back to the current directory, which may be under /root).
 as_pg_user() {
     if ((EUID == 0)); then
-        runuser -u "$JOBSYNC_PG_OS_USER" -- "$@"
+        (cd "$SERVICES_DIR" && runuser -u "$JOBSYNC_PG_OS_USER" -- "$@")
     else
         "$@"
     fi
