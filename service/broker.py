@@ -24,6 +24,8 @@ from service.config import Settings
 
 #: Tokens kept per notify list; more waiting tokens than this would only cause empty fetches.
 MAX_NOTIFY_TOKENS = 64
+#: How long a consumer whose prefetch is full waits before handing control back for acks.
+FULL_POLL_SECONDS = 0.001
 
 
 def notify_key(namespace: str, queue_name: str) -> str:
@@ -47,12 +49,15 @@ class _WakeupConsumer(_RedisConsumer):
                     self.message_cache = messages = self.broker.do_fetch(
                         self.queue_name, self.prefetch - self.outstanding_message_count)
                 if not messages:
+                    if self.outstanding_message_count >= self.prefetch:
+                        # Full: room comes only from acks, which the worker hands to this thread
+                        # after we return; a long back-off here would stall them (and let lower
+                        # priority work overtake), so come back almost at once.
+                        time.sleep(FULL_POLL_SECONDS)
+                        return None
                     self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
-                    if self.outstanding_message_count < self.prefetch:
-                        self.broker.client.blpop([self.broker.notify_key(self.queue_name)],
-                                                 timeout=max(backoff_ms, 10) / 1000)
-                    else:  # full: only acks free room, and those happen in this process
-                        time.sleep(backoff_ms / 1000)
+                    self.broker.client.blpop([self.broker.notify_key(self.queue_name)],
+                                             timeout=max(backoff_ms, 10) / 1000)
                     return None
         except redis.ConnectionError as exc:
             raise ConnectionClosed(exc) from None

@@ -1,5 +1,230 @@
-"""Turn a JobResult into a run (claim, load, lifecycle, record). Filled in by the jobs issue."""
+"""Turn a JobResult into a run: claim it, load the pinned code, run it, record what happened.
+
+Knows nothing about HTTP. Called by the worker actors with a JobResult id; idempotent, because
+the claim is one conditional UPDATE (PENDING -> STARTED): a message delivered twice runs once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+import uuid
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from repos import git as repo_git
+from repos.credentials import resolve_credentials
+from repos.errors import RefNotFound
+from service import runtime
+from service.models import Job, JobLogEntry, JobOutputFile, JobResult, Status, utcnow
+from service.sandbox import ChildOutcome, JobProcessPool, RunRequest, load_class
+
+logger = logging.getLogger(__name__)
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+_pool = JobProcessPool()
 
 
-def run_job_result(job_result_id: str) -> None:
-    raise NotImplementedError
+def worker_id() -> str:
+    return f"{WORKER_ID}:{threading.get_ident()}"
+
+
+def claim(db, job_result_id: uuid.UUID, *, now: datetime | None = None) -> bool:
+    """Atomically move a due, uncancelled PENDING result to STARTED; False if someone else did."""
+    now = now or utcnow()
+    with db.session() as session:
+        claimed = session.execute(
+            update(JobResult)
+            .where(JobResult.id == job_result_id, JobResult.status == Status.PENDING,
+                   JobResult.cancel_requested.is_(False),
+                   (JobResult.scheduled_at.is_(None)) | (JobResult.scheduled_at <= now))
+            .values(status=Status.STARTED, started=now, heartbeat=now, worker_id=worker_id(),
+                    attempts=JobResult.attempts + 1)
+        ).rowcount
+    return claimed == 1
+
+
+class RunRecorder:
+    """Writes a run's log entries and files as they arrive, each batch in its own transaction,
+    so they survive whatever the job's own work does."""
+
+    def __init__(self, db, job_result_id: uuid.UUID):
+        self.db = db
+        self.job_result_id = job_result_id
+        self.pending: list[dict] = []
+        self.counts: Counter[str] = Counter()
+
+    def log(self, entry: dict) -> None:
+        self.counts[entry["level"]] += 1
+        self.pending.append({"id": uuid.uuid4(), "job_result_id": self.job_result_id, **entry})
+
+    def file(self, name: str, content: bytes) -> None:
+        with self.db.session() as session:
+            session.add(JobOutputFile(job_result_id=self.job_result_id, name=name, content=content,
+                                      size=len(content)))
+
+    def flush(self) -> None:
+        if self.pending:
+            rows, self.pending = self.pending, []
+            with self.db.session() as session:
+                session.execute(insert(JobLogEntry), rows)
+
+    def heartbeat(self) -> bool:
+        """Record that the run is alive; return True if it has been asked to stop."""
+        self.flush()
+        with self.db.session() as session:
+            session.execute(update(JobResult).where(JobResult.id == self.job_result_id)
+                            .values(heartbeat=utcnow()))
+            return bool(session.scalar(select(JobResult.cancel_requested)
+                                       .where(JobResult.id == self.job_result_id)))
+
+
+def _checkout_for(settings, job: Job, commit: str) -> str:
+    """Return the checkout of ``commit``, fetching it first if this machine lacks it."""
+    repository = job.repository
+    git_settings = repo_git.GitSettings(timeout=settings.git_timeout_seconds,
+                                        allow_local=settings.allow_local_repositories)
+    slug = repository.slug
+    try:
+        return str(repo_git.ensure_checkout(settings.data_dir, slug, commit, settings=git_settings))
+    except RefNotFound:
+        repo_git.fetch(settings.data_dir, slug, repository.remote_url, repository.branch,
+                       credentials=resolve_credentials(repository.credentials), settings=git_settings)
+        return str(repo_git.ensure_checkout(settings.data_dir, slug, commit, settings=git_settings))
+
+
+def build_request(settings, result: JobResult, sensitive_data: dict | None) -> RunRequest:
+    job = result.job
+    if job is None:
+        raise RuntimeError("its job record was deleted")
+    namespace = checkout = None
+    if job.source == "git":
+        if job.repository is None or not result.commit:
+            raise RuntimeError("its repository was removed")
+        namespace, checkout = job.repository.slug, _checkout_for(settings, job, result.commit)
+    user = {"id": str(result.user.id), "username": result.user.username} if result.user else None
+    return RunRequest(
+        job_result_id=str(result.id), module_name=job.module_name, class_name=job.job_class_name,
+        data=sensitive_data if sensitive_data is not None else dict(result.input_data or {}),
+        dryrun=result.dryrun, namespace=namespace, checkout=checkout, commit=result.commit, user=user,
+        soft_time_limit=job.soft_time_limit, sanitiser_patterns=settings.sanitiser_patterns,
+        max_file_bytes=settings.output_file_max_bytes)
+
+
+def run_job_result(job_result_id: str, sensitive_data: dict | None = None) -> None:
+    """Run one JobResult if it is still PENDING; record the outcome whatever happens."""
+    current = runtime.current()
+    result_id = uuid.UUID(str(job_result_id))
+    if not claim(current.db, result_id):
+        return
+    recorder = RunRecorder(current.db, result_id)
+    try:
+        with current.db.session() as session:
+            result = session.get(JobResult, result_id)
+            if result.runner:
+                outcome = _run_runner(current, result, recorder)
+            else:
+                request = build_request(current.settings, result, sensitive_data)
+                time_limit = result.job.time_limit
+                outcome = _run_isolated(current.settings, request, recorder, time_limit)
+    except Exception as exc:  # our failure to start the run must still end the run, never hang it
+        logger.exception("run %s could not be started", result_id)
+        outcome = ChildOutcome("FAILURE", error=f"Could not start the run: {exc}",
+                               traceback=traceback.format_exc())
+    finish(current.db, result_id, outcome, recorder)
+
+
+def _run_isolated(settings, request: RunRequest, recorder: RunRecorder, time_limit) -> ChildOutcome:
+    if settings.isolation == "thread":
+        return _run_in_thread(request, recorder)
+    process = _pool.acquire()
+    outcome = process.run(request, on_log=recorder.log, on_file=recorder.file, on_tick=recorder.heartbeat,
+                          time_limit=time_limit, tick_seconds=min(1.0, settings.heartbeat_seconds))
+    if outcome.killed:
+        recorder.log({"level": "failure" if outcome.status == Status.FAILURE else "warning",
+                      "message": outcome.error, "grouping": "run", "object": None, "created": utcnow()})
+    return outcome
+
+
+class _DirectSink:
+    def __init__(self, recorder: RunRecorder):
+        self.recorder = recorder
+
+    def log(self, entry) -> None:
+        import dataclasses
+
+        self.recorder.log(dataclasses.asdict(entry))
+        if len(self.recorder.pending) >= 100:
+            self.recorder.flush()
+
+    def save_file(self, name: str, content: bytes) -> None:
+        self.recorder.file(name, content)
+
+
+def _run_in_thread(request: RunRequest, recorder: RunRecorder) -> ChildOutcome:
+    """Trusted, high-rate work: run in this worker thread (soft limit only, no crash isolation)."""
+    from types import SimpleNamespace
+
+    from service.jobs.lifecycle import execute
+    from service.jobs.sanitise import DEFAULT_PATTERNS, Sanitiser
+
+    with _thread_load_lock:  # sys.modules is shared by every thread of this process
+        job_class = load_class(request, _thread_loaded_commits)
+    outcome = execute(job_class, request.data, sink=_DirectSink(recorder), dryrun=request.dryrun,
+                      user=SimpleNamespace(**request.user) if request.user else None,
+                      job_result=SimpleNamespace(id=request.job_result_id), task_id=request.job_result_id,
+                      sanitiser=Sanitiser([*DEFAULT_PATTERNS, *request.sanitiser_patterns]),
+                      max_file_bytes=request.max_file_bytes)
+    return ChildOutcome(outcome.status, outcome.result, outcome.error, outcome.traceback, outcome.log_counts)
+
+
+_thread_load_lock = threading.Lock()
+_thread_loaded_commits: dict[str, str] = {}
+
+
+def _run_runner(current, result: JobResult, recorder: RunRecorder) -> ChildOutcome:
+    """Run a JobRunner (the service's and extensions' own background work) in this thread."""
+    from service.jobs.runner import find_runner
+
+    runner = find_runner(result.runner)()
+    runner.logger.addHandler(_RecorderHandler(recorder))
+    payload: dict[str, Any] = dict(result.input_data or {})
+    try:
+        value = runner.handle(result, *payload.get("args", []), **payload.get("kwargs", {}))
+        status, error, trace = Status.SUCCESS, None, None
+    except Exception as exc:  # NetBox marks these "completed"; we record the truth
+        value, status = None, Status.FAILURE
+        error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        recorder.log({"level": "error", "message": error, "grouping": "run", "object": None,
+                      "created": utcnow()})
+    return ChildOutcome(status, value, error, trace)
+
+
+class _RecorderHandler(logging.Handler):
+    def __init__(self, recorder: RunRecorder):
+        super().__init__(logging.DEBUG)
+        self.recorder = recorder
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from service.jobs.logs import level_name
+
+        self.recorder.log({"level": level_name(record.levelno), "message": record.getMessage(),
+                           "grouping": getattr(record, "grouping", "run"), "object": None,
+                           "created": utcnow()})
+
+
+def finish(db, job_result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder) -> None:
+    """Store the outcome; a run cancelled meanwhile stays REVOKED."""
+    recorder.flush()
+    counts = dict(recorder.counts) or dict(outcome.log_counts or {})
+    with db.session() as session:
+        session.execute(
+            update(JobResult).where(JobResult.id == job_result_id, JobResult.status == Status.STARTED)
+            .values(status=outcome.status, completed=utcnow(), result=outcome.result, error=outcome.error,
+                    traceback=outcome.traceback, log_counts=counts))

@@ -1,0 +1,94 @@
+"""Requesting runs: validate, choose the queue, write the PENDING JobResult, send after commit."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service.dispatch import send_after_commit
+from service.errors import Conflict, JobNotRunnable, NotFound, ValidationError
+from service.jobs.schema import validate_with_schema
+from service.models import Job, JobResult, Status, User, utcnow
+
+
+def get_job(session: Session, ref: str | uuid.UUID) -> Job:
+    """Find a job by UUID or class path; raises NotFound."""
+    job = None
+    try:
+        job = session.get(Job, uuid.UUID(str(ref)))
+    except ValueError:
+        job = session.scalar(select(Job).where(Job.class_path == str(ref)))
+    if job is None:
+        raise NotFound(f"No job {ref}.")
+    return job
+
+
+def choose_queue(job: Job, requested: str | None, known_queues: tuple[str, ...]) -> str:
+    """The requested queue if the job allows it, else the job's first queue, else ``default``."""
+    allowed = list(job.task_queues) or list(known_queues)
+    if requested:
+        if requested not in allowed:
+            raise ValidationError({"task_queue": [
+                f"{requested!r} is not a queue this job may use (choose from {', '.join(allowed)})."]})
+        return requested
+    return job.task_queues[0] if job.task_queues else "default"
+
+
+def check_runnable(job: Job) -> None:
+    if not job.installed:
+        raise JobNotRunnable(f"Job {job.class_path} is not installed.")
+    if not job.enabled:
+        raise JobNotRunnable(f"Job {job.class_path} is not enabled.")
+
+
+def enqueue_job(session: Session, job: Job, data: dict[str, Any] | None = None, *,
+                known_queues: tuple[str, ...], user: User | None = None, queue: str | None = None,
+                dryrun: bool | None = None, files: dict | None = None, object_type: str | None = None,
+                object_id: str | None = None, ignore_singleton_lock: bool = False) -> JobResult:
+    """Create a PENDING run of ``job`` and send it once ``session`` commits.
+
+    Raises JobNotRunnable (disabled or uninstalled: no row is written), ValidationError naming
+    each bad field, or Conflict for a singleton job that is already waiting or running.
+    """
+    check_runnable(job)
+    data = dict(data or {})
+    validate_with_schema(job.variables, data, files)  # raises ValidationError({field: [...]})
+    queue = choose_queue(job, queue, known_queues)
+    if job.is_singleton and not ignore_singleton_lock:
+        active = session.scalar(select(JobResult.id).where(
+            JobResult.job_id == job.id, JobResult.status.in_((Status.PENDING, Status.STARTED))).limit(1))
+        if active is not None:
+            raise Conflict(f"Job {job.class_path} is a singleton and already has run {active} in progress.")
+    dryrun = job.dryrun_default if dryrun is None else dryrun
+    if job.read_only:
+        dryrun = True
+    sensitive = job.has_sensitive_variables
+    result = JobResult(
+        job=job, name=job.name, class_path=job.class_path, status=Status.PENDING, user=user,
+        queue=queue, commit=job.commit, dryrun=dryrun, object_type=object_type, object_id=object_id,
+        input_data=None if sensitive else data, created=utcnow())
+    session.add(result)
+    session.flush()
+    # Sensitive input never touches the database: it travels in the message only.
+    send_after_commit(session, result.id, queue, sensitive_data=data if sensitive and data else None)
+    return result
+
+
+def request_cancel(session: Session, job_result_id: uuid.UUID) -> JobResult:
+    """Cancel a run: a PENDING one is REVOKED at once; a STARTED one is stopped by its worker."""
+    result = session.get(JobResult, job_result_id)
+    if result is None:
+        raise NotFound(f"No job result {job_result_id}.")
+    if result.is_final:
+        raise Conflict(f"Job result {job_result_id} already finished ({result.status}).")
+    revoked = session.execute(
+        update(JobResult).where(JobResult.id == result.id, JobResult.status == Status.PENDING)
+        .values(status=Status.REVOKED, completed=utcnow(), cancel_requested=True,
+                error="Cancelled before it started.")).rowcount
+    if not revoked:
+        session.execute(update(JobResult).where(JobResult.id == result.id).values(cancel_requested=True))
+    session.refresh(result)
+    return result
