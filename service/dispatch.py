@@ -6,6 +6,7 @@ exists, and a rolled-back transaction must send nothing.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 
@@ -16,6 +17,33 @@ from service import runtime
 from service.models import JobResult, utcnow
 
 _PENDING_KEY = "jobsync.pending_messages"
+
+
+#: How long sensitive input waits for its run before it is dropped (the run then fails, saying so).
+SENSITIVE_TTL_SECONDS = 7 * 24 * 3600
+_local_sensitive: dict[str, dict] = {}
+
+
+def _sensitive_key(job_result_id) -> str:
+    return f"jobsync:sensitive:{job_result_id}"
+
+
+def stash_sensitive_input(job_result_id: uuid.UUID, data: dict) -> None:
+    """Keep sensitive input beside the broker (never in the database, the message or a log)."""
+    client = getattr(runtime.current().broker, "client", None)
+    if client is None:
+        _local_sensitive[str(job_result_id)] = data
+    else:
+        client.set(_sensitive_key(job_result_id), json.dumps(data), ex=SENSITIVE_TTL_SECONDS)
+
+
+def take_sensitive_input(job_result_id: uuid.UUID) -> dict | None:
+    """Return and forget the sensitive input stashed for a run, if any."""
+    client = getattr(runtime.current().broker, "client", None)
+    if client is None:
+        return _local_sensitive.pop(str(job_result_id), None)
+    raw = client.getdel(_sensitive_key(job_result_id))
+    return json.loads(raw) if raw is not None else None
 
 
 def send_run(job_result_id: uuid.UUID, queue: str, sensitive_data: dict | None = None) -> None:
@@ -31,9 +59,9 @@ def send_runs(items: Iterable[tuple[uuid.UUID, str, dict | None]]) -> None:
         return
     messages = []
     for job_result_id, queue, sensitive_data in items:
-        actor = current.actors[queue]
-        kwargs = {"sensitive_data": sensitive_data} if sensitive_data else {}
-        messages.append(actor.message(str(job_result_id), **kwargs))
+        if sensitive_data:
+            stash_sensitive_input(job_result_id, sensitive_data)
+        messages.append(current.actors[queue].message(str(job_result_id)))
     for message in messages:
         current.broker.enqueue(message)
     with current.db.session() as session:

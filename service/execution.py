@@ -22,6 +22,7 @@ from repos import git as repo_git
 from repos.credentials import resolve_credentials
 from repos.errors import RefNotFound
 from service import runtime
+from service.dispatch import take_sensitive_input
 from service.models import Job, JobLogEntry, JobOutputFile, JobResult, Status, utcnow
 from service.sandbox import ChildOutcome, JobProcessPool, RunRequest, load_class
 
@@ -117,12 +118,13 @@ def build_request(settings, result: JobResult, sensitive_data: dict | None) -> R
         max_file_bytes=settings.output_file_max_bytes)
 
 
-def run_job_result(job_result_id: str, sensitive_data: dict | None = None) -> None:
+def run_job_result(job_result_id: str) -> None:
     """Run one JobResult if it is still PENDING; record the outcome whatever happens."""
     current = runtime.current()
     result_id = uuid.UUID(str(job_result_id))
     if not claim(current.db, result_id):
         return
+    sensitive_data = take_sensitive_input(result_id)
     recorder = RunRecorder(current.db, result_id)
     try:
         with current.db.session() as session:

@@ -1,0 +1,85 @@
+"""Each run executes in its own child process: whatever the job does, the worker records it and goes on."""
+
+import pytest
+from sqlalchemy import select
+
+from service.execution import run_job_result
+from service.models import JobLogEntry, JobResult, Status
+from tests.factories import make_job, make_result
+
+
+def run_once(runtime, class_name, data=None, **job_fields):
+    with runtime.db.session() as session:
+        job = make_job(session, class_name, **job_fields)
+        result_id = make_result(session, job, input_data=data or {}).id
+    run_job_result(str(result_id))
+    with runtime.db.session() as session:
+        result = session.get(JobResult, result_id)
+        logs = session.scalars(select(JobLogEntry).where(JobLogEntry.job_result_id == result_id)
+                               .order_by(JobLogEntry.created)).all()
+        return result, logs
+
+
+def test_a_successful_run_records_result_logs_and_counts(runtime):
+    result, logs = run_once(runtime, "Hello", {"who": "ops"})
+    assert result.status == Status.SUCCESS
+    assert result.result == {"greeted": "ops"}
+    assert [(entry.level, entry.message, entry.grouping) for entry in logs] == [("info", "hello ops", "run")]
+    assert result.log_counts == {"info": 1}
+    assert result.started <= result.completed and result.worker_id
+
+
+@pytest.mark.parametrize(
+    ("class_name", "error"),
+    [
+        ("Raises", "ValueError: boom"),
+        ("SysExit", "SystemExit: 3"),
+        ("HardExit", "Job process exited unexpectedly (exit status 7)."),
+        ("Segfault", "Job process exited unexpectedly (killed by signal SIGSEGV)."),
+    ],
+)
+def test_a_job_that_raises_exits_or_crashes_ends_failure_and_the_worker_goes_on(runtime, class_name, error):
+    result, _ = run_once(runtime, class_name)
+    assert result.status == Status.FAILURE
+    assert result.error == error
+    after, _ = run_once(runtime, "Hello")
+    assert after.status == Status.SUCCESS
+
+
+def test_an_exception_stores_its_traceback(runtime):
+    result, _ = run_once(runtime, "Raises")
+    assert "Traceback" in result.traceback and "boom" in result.traceback
+
+
+def test_the_hard_time_limit_kills_the_job(runtime):
+    result, logs = run_once(runtime, "Sleeper", {"seconds": 60}, time_limit=0.5)
+    assert result.status == Status.FAILURE
+    assert result.error.startswith("Time limit exceeded")
+    assert [entry.message for entry in logs][0] == "sleeping"
+
+
+def test_the_soft_time_limit_raises_inside_the_job_so_it_can_clean_up(runtime):
+    result, logs = run_once(runtime, "SoftLimited", soft_time_limit=0.3, time_limit=30)
+    assert result.status == Status.FAILURE
+    assert result.error == "soft time limit exceeded"
+    assert ("warning", "cleaning up after soft limit") in [(e.level, e.message) for e in logs]
+
+
+def test_thread_isolation_runs_jobs_in_the_worker_thread(settings):
+    from service.runtime import configure
+
+    runtime = configure(settings.replace(isolation="thread"))
+    result, logs = run_once(runtime, "Hello", {"who": "threads"})
+    assert result.status == Status.SUCCESS and result.result == {"greeted": "threads"}
+    assert [entry.message for entry in logs] == ["hello threads"]
+
+
+def test_a_result_delivered_twice_runs_once(runtime):
+    with runtime.db.session() as session:
+        result_id = make_result(session, make_job(session, "Hello")).id
+    run_job_result(str(result_id))
+    run_job_result(str(result_id))
+    with runtime.db.session() as session:
+        count = len(session.scalars(select(JobLogEntry).where(JobLogEntry.job_result_id == result_id)).all())
+        assert session.get(JobResult, result_id).attempts == 1
+    assert count == 1
