@@ -3,7 +3,12 @@
 JobsyncError                      every error jobsync raises on purpose
  ├── ValidationError              bad input; ``fields`` maps field -> [messages]   (HTTP 400)
  ├── RegistrationError            a job class refused by ``register_jobs``
- └── SoftTimeLimitExceeded        raised inside a job when its soft time limit passes
+ ├── SoftTimeLimitExceeded        raised inside a job when its soft time limit passes
+ ├── JobFailed                    handed to ``on_failure`` when a job called ``fail()``
+ ├── JobNotRunning                a run-only facility (``create_file``) used outside a run
+ ├── FileTooLarge                 ``create_file`` content above the run's size limit
+ ├── DispatcherNotConfigured      ``JobRunner.enqueue`` before the service installed a dispatcher
+ └── RunnerNotFound               no ``JobRunner`` at the given ``module:QualName`` path
 
 ``repos.errors`` adds the git and discovery branch; ``service.errors`` adds the service
 branch and draws the whole tree.
@@ -40,3 +45,33 @@ class SoftTimeLimitExceeded(JobsyncError):
     """Raised inside a running job when its soft time limit has passed, so it can clean up."""
 
     code = "soft_time_limit"
+
+
+class JobFailed(JobsyncError):
+    """The job reported failure (``fail()`` or a failure log) without raising."""
+
+    code = "job_failed"
+
+
+class JobNotRunning(JobsyncError):
+    """A facility that only exists while the lifecycle driver runs the job was used outside it."""
+
+    code = "job_not_running"
+
+
+class FileTooLarge(JobsyncError):
+    """A file created by a job exceeds the run's size limit."""
+
+    code = "file_too_large"
+
+
+class DispatcherNotConfigured(JobsyncError):
+    """A JobRunner was enqueued before the service installed its dispatcher."""
+
+    code = "dispatcher_not_configured"
+
+
+class RunnerNotFound(JobsyncError):
+    """No JobRunner is registered (or importable) at the given path."""
+
+    code = "runner_not_found"

@@ -1,0 +1,162 @@
+"""The job logger: a standard ``logging.Logger`` with SUCCESS and FAILURE levels, and the
+handler that turns its records into sanitised ``LogEntry`` rows for a sink."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+SUCCESS = 25
+FAILURE = 45
+logging.addLevelName(SUCCESS, "SUCCESS")
+logging.addLevelName(FAILURE, "FAILURE")
+
+LEVELS = ("debug", "info", "success", "warning", "failure", "error")
+FALLBACK_LOGGER_NAME = "jobsync.jobs"
+
+
+def level_name(levelno: int) -> str:
+    """Map a logging level number to one of ``LEVELS`` (CRITICAL counts as error)."""
+    if levelno < logging.INFO:
+        return "debug"
+    if levelno < SUCCESS:
+        return "info"
+    if levelno < logging.WARNING:
+        return "success"
+    if levelno < logging.ERROR:
+        return "warning"
+    if levelno < FAILURE or levelno >= logging.CRITICAL:
+        return "error"
+    return "failure"
+
+
+class JobLogger(logging.Logger):
+    """Logger with ``success()`` and ``failure()``; remembers whether any failure was logged."""
+
+    def __init__(self, name: str, level: int = logging.DEBUG):
+        super().__init__(name, level)
+        self.failed = False
+
+    def success(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        """Log at SUCCESS (between INFO and WARNING)."""
+        if self.isEnabledFor(SUCCESS):
+            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1
+            self._log(SUCCESS, msg, args, **kwargs)
+
+    def failure(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        """Log at FAILURE (between WARNING and ERROR); the run ends FAILURE but goes on."""
+        if self.isEnabledFor(FAILURE):
+            kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1
+            self._log(FAILURE, msg, args, **kwargs)
+
+    def handle(self, record: logging.LogRecord) -> None:
+        if level_name(record.levelno) == "failure":
+            self.failed = True
+        super().handle(record)
+
+
+def detached_logger(name: str, *handlers: logging.Handler) -> JobLogger:
+    """Return a JobLogger outside logging's global registry, writing only to ``handlers``."""
+    logger = JobLogger(name)
+    logger.propagate = False
+    for handler in handlers:
+        logger.addHandler(handler)
+    return logger
+
+
+def fallback_logger(name: str) -> JobLogger:
+    """Return a JobLogger for a job used outside a run: records go to ordinary logging."""
+    logger = JobLogger(f"{FALLBACK_LOGGER_NAME}.{name}")
+    logger.parent = logging.getLogger(FALLBACK_LOGGER_NAME)
+    return logger
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One sanitised log line of a run, as a sink stores it."""
+
+    level: str
+    message: str
+    grouping: str
+    object: dict[str, Any] | None = None
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class LogSink(Protocol):
+    """Where a run's log entries and created files go (the service stores them in its database)."""
+
+    def log(self, entry: LogEntry) -> None: ...
+
+    def save_file(self, name: str, content: bytes) -> None: ...
+
+
+def _json_id(value: Any) -> Any:
+    if value is None or isinstance(value, (int, str)) and not isinstance(value, bool):
+        return value
+    return str(value)
+
+
+def describe_object(obj: Any, sanitise: Callable[[str], str] = str) -> dict[str, Any] | None:
+    """Return the JSON reference ``{"type", "id", "repr"}`` stored with a log entry about ``obj``."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        kind = obj.get("object_type")
+        ident = obj.get("id", obj.get("object_id"))
+        text = obj.get("display") or obj.get("name") or str(obj)
+    elif isinstance(obj, (str, int, float)):
+        kind, ident, text = None, None, str(obj)
+    else:
+        meta = getattr(obj, "_meta", None)
+        kind = getattr(obj, "object_type", None) or getattr(meta, "label_lower", None) or type(obj).__name__
+        ident = getattr(obj, "id", None)
+        if ident is None:
+            ident = getattr(obj, "pk", None)
+        text = str(obj)
+    return {"type": None if kind is None else str(kind), "id": _json_id(ident), "repr": sanitise(str(text))}
+
+
+class LogRecorder(logging.Handler):
+    """Handler that sanitises a run's records into LogEntry objects, counts them and feeds the sink.
+
+    ``grouping`` is the lifecycle method now running; the driver updates it, and a record's own
+    ``extra={"grouping": ...}`` wins over it.
+    """
+
+    def __init__(self, sink: LogSink, sanitise: Callable[[str], str]):
+        super().__init__(level=logging.DEBUG)
+        self.sink = sink
+        self.sanitise = sanitise
+        self.grouping = "initialization"
+        self.counts = dict.fromkeys(LEVELS, 0)
+        self.first_failure: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "skip_db_logging", False):
+            return
+        entry = self.entry_for(record)
+        self.counts[entry.level] += 1
+        if entry.level == "failure" and self.first_failure is None:
+            self.first_failure = entry.message
+        self.sink.log(entry)
+
+    def entry_for(self, record: logging.LogRecord) -> LogEntry:
+        """Build the sanitised entry for one record."""
+        return LogEntry(
+            level=level_name(record.levelno),
+            message=self.sanitise(self.message_of(record)),
+            grouping=str(getattr(record, "grouping", None) or self.grouping),
+            object=describe_object(getattr(record, "object", None), self.sanitise),
+            created=datetime.fromtimestamp(record.created, UTC),
+        )
+
+    def message_of(self, record: logging.LogRecord) -> str:
+        """Return the formatted message with any exception traceback appended."""
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = f"{record.msg} {record.args}"
+        if record.exc_info:
+            message = f"{message}\n{logging.Formatter().formatException(record.exc_info)}"
+        return message

@@ -1,0 +1,115 @@
+"""Read a job class's inner ``Meta`` into checked options, with Nautobot's defaults."""
+
+import inspect
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import RegistrationError
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """The metadata of a job class, taken from its ``Meta`` (Nautobot's names and defaults)."""
+
+    name: str
+    description: str
+    approval_required: bool = False
+    dryrun_default: bool = False
+    field_order: tuple[str, ...] = ()
+    has_sensitive_variables: bool = True
+    hidden: bool = False
+    read_only: bool = False
+    soft_time_limit: float | None = None
+    time_limit: float | None = None
+    task_queues: tuple[str, ...] = ()
+    is_singleton: bool = False
+    retry_on_worker_lost: bool = False
+
+    @property
+    def summary(self) -> str:
+        """Return the first non-empty line of the description."""
+        return next((line.strip() for line in self.description.splitlines() if line.strip()), "")
+
+
+_FLAGS = (
+    "approval_required",
+    "has_sensitive_variables",
+    "hidden",
+    "read_only",
+    "is_singleton",
+    "retry_on_worker_lost",
+)
+
+
+def read_options(job_class: type) -> JobOptions:
+    """Return the checked options of ``job_class``; raises RegistrationError on a bad Meta value."""
+    meta = getattr(job_class, "Meta", None)
+
+    def get(attr: str, default: Any) -> Any:
+        return getattr(meta, attr, default)
+
+    defaults = JobOptions(name="", description="")
+    flags = {attr: _flag(job_class, attr, get(attr, getattr(defaults, attr))) for attr in _FLAGS}
+    return JobOptions(
+        name=_text(job_class, "name", get("name", None)) or job_class.__name__,
+        description=inspect.cleandoc(_text(job_class, "description", get("description", ""))),
+        dryrun_default=_dryrun_default(job_class, meta),
+        field_order=_names(job_class, "field_order", get("field_order", ())),
+        soft_time_limit=_seconds(job_class, "soft_time_limit", get("soft_time_limit", None)),
+        time_limit=_seconds(job_class, "time_limit", get("time_limit", None)),
+        task_queues=_names(job_class, "task_queues", get("task_queues", ())),
+        **flags,
+    )
+
+
+def grouping_of(job_class: type) -> str:
+    """Return the module's ``name`` attribute when set, else the last part of the module name."""
+    module_name = job_class.__module__
+    name = getattr(sys.modules.get(module_name), "name", None)
+    if isinstance(name, str) and name.strip():
+        return name.strip()
+    return module_name.rsplit(".", 1)[-1]
+
+
+def _refuse(job_class: type, attr: str, expected: str, value: Any) -> RegistrationError:
+    return RegistrationError(f"{job_class.__qualname__}.Meta.{attr} must be {expected}, not {value!r}.")
+
+
+def _dryrun_default(job_class: type, meta: Any) -> bool:
+    # Nautobot 1.x jobs say commit_default; it means the opposite of dryrun_default.
+    if hasattr(meta, "dryrun_default"):
+        return _flag(job_class, "dryrun_default", meta.dryrun_default)
+    if hasattr(meta, "commit_default"):
+        return not _flag(job_class, "commit_default", meta.commit_default)
+    return False
+
+
+def _flag(job_class: type, attr: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _refuse(job_class, attr, "True or False", value)
+    return value
+
+
+def _text(job_class: type, attr: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _refuse(job_class, attr, "a string", value)
+    return value
+
+
+def _names(job_class: type, attr: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise _refuse(job_class, attr, "a list of names", value)
+    if not all(isinstance(item, str) for item in value):
+        raise _refuse(job_class, attr, "a list of names", value)
+    return tuple(value)
+
+
+def _seconds(job_class: type, attr: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise _refuse(job_class, attr, "a positive number of seconds or None", value)
+    return value
