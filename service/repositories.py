@@ -1,0 +1,138 @@
+"""Registering job repositories: add, update, remove, look up. Syncing lives in ``service.sync``."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from repos import git as repo_git
+from repos.credentials import validate_credentials_reference
+from repos.naming import slugify, validate_slug
+from repos.remotes import validate_ref, validate_remote_url
+from service.errors import NotFound, ValidationError
+from service.models import GitRepository, Job, JobButton, JobHook, ScheduledJob
+
+EDITABLE_FIELDS = ("name", "remote_url", "branch", "credentials", "webhook_secret", "provided_contents")
+
+
+def get_repository(session: Session, ref: str | uuid.UUID) -> GitRepository:
+    """Find a repository by id, slug or name; raises NotFound."""
+    try:
+        repository = session.get(GitRepository, uuid.UUID(str(ref)))
+    except ValueError:
+        repository = session.scalar(
+            select(GitRepository).where((GitRepository.slug == str(ref)) | (GitRepository.name == str(ref)))
+        )
+    if repository is None:
+        raise NotFound(f"No repository {ref}.")
+    return repository
+
+
+def _validated(session: Session, settings, values: dict, *, current: GitRepository | None = None) -> dict:
+    """Check every field given, collecting all problems; raises ValidationError naming each field."""
+    errors: dict[str, list[str]] = {}
+
+    def check(field: str, validate) -> None:
+        if field in values:
+            try:
+                values[field] = validate(values[field])
+            except ValidationError as exc:
+                errors.setdefault(field, []).extend(msg for msgs in exc.fields.values() for msg in msgs)
+
+    if "name" in values:
+        name = (values["name"] or "").strip()
+        values["name"] = name
+        if not name:
+            errors["name"] = ["This field may not be blank."]
+        elif session.scalar(
+            select(GitRepository.id).where(
+                GitRepository.name == name, GitRepository.id != getattr(current, "id", None)
+            )
+        ):
+            errors["name"] = [f"A repository named {name!r} already exists."]
+    check("remote_url", lambda url: validate_remote_url(url, allow_local=settings.allow_local_repositories))
+    check("branch", validate_ref)
+    check("credentials", validate_credentials_reference)
+    check("webhook_secret", validate_credentials_reference)
+    if "provided_contents" in values and not set(values["provided_contents"] or []) <= {"jobs"}:
+        errors["provided_contents"] = ['Only "jobs" can be provided.']
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def add_repository(
+    session: Session,
+    settings,
+    *,
+    name: str,
+    remote_url: str,
+    branch: str = "main",
+    credentials: str | None = None,
+    webhook_secret: str | None = None,
+    slug: str | None = None,
+    provided_contents: list[str] | None = None,
+) -> GitRepository:
+    """Register a repository (not yet synced); raises ValidationError naming each bad field."""
+    values = _validated(
+        session,
+        settings,
+        {
+            "name": name,
+            "remote_url": remote_url,
+            "branch": branch or "main",
+            "credentials": credentials or None,
+            "webhook_secret": webhook_secret or None,
+            "provided_contents": provided_contents or ["jobs"],
+        },
+    )
+    slug = slug or slugify(values["name"])
+    try:
+        validate_slug(slug)
+    except ValidationError as exc:
+        raise ValidationError({"slug": [m for msgs in exc.fields.values() for m in msgs]}) from None
+    if session.scalar(select(GitRepository.id).where(GitRepository.slug == slug)):
+        raise ValidationError({"slug": [f"A repository with slug {slug!r} already exists."]})
+    repository = GitRepository(slug=slug, **values)
+    session.add(repository)
+    session.flush()
+    return repository
+
+
+def update_repository(session: Session, settings, repository: GitRepository, **changes) -> GitRepository:
+    """Change editable fields; the slug is the jobs' module namespace and never changes."""
+    if "slug" in changes and changes.pop("slug") != repository.slug:
+        raise ValidationError({"slug": ["The slug cannot be changed."]})
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationError({name: ["Unknown field."] for name in unknown})
+    for field, value in _validated(session, settings, dict(changes), current=repository).items():
+        setattr(repository, field, value)
+    session.flush()
+    return repository
+
+
+def uninstall_jobs(session: Session, job_ids: list[uuid.UUID], reason: str) -> None:
+    """Mark jobs uninstalled and disable what points at them (rows kept, history intact)."""
+    if not job_ids:
+        return
+    session.execute(update(Job).where(Job.id.in_(job_ids)).values(installed=False))
+    session.execute(update(JobHook).where(JobHook.job_id.in_(job_ids)).values(enabled=False))
+    session.execute(update(JobButton).where(JobButton.job_id.in_(job_ids)).values(enabled=False))
+    session.execute(
+        update(ScheduledJob)
+        .where(ScheduledJob.job_id.in_(job_ids))
+        .values(enabled=False, disabled_reason=reason)
+    )
+
+
+def remove_repository(session: Session, settings, repository: GitRepository) -> None:
+    """Delete the repository: its jobs become uninstalled and its mirror and checkouts go."""
+    job_ids = list(session.scalars(select(Job.id).where(Job.repository_id == repository.id)))
+    uninstall_jobs(session, job_ids, f"Repository {repository.name} was removed.")
+    slug = repository.slug
+    session.delete(repository)
+    session.flush()
+    repo_git.remove_repository_files(settings.data_dir, slug)
