@@ -1,0 +1,135 @@
+"""``jobsync repo``: register, list, sync and remove job repositories."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import click
+from sqlalchemy import select
+
+from service import repositories
+from service.cli.output import emit, json_option
+from service.models import GitRepository, JobLogEntry, JobResult
+
+COLUMNS = ("name", "slug", "remote_url", "branch", "current_head", "sync_status", "sync_time")
+
+
+def describe(repository: GitRepository) -> dict:
+    """A repository as the CLI shows it: references to secrets, never secrets."""
+    return {
+        "id": str(repository.id),
+        "name": repository.name,
+        "slug": repository.slug,
+        "remote_url": repository.remote_url,
+        "branch": repository.branch,
+        "credentials": repository.credentials,
+        "webhook_secret": repository.webhook_secret,
+        "current_head": (repository.current_head or "")[:12] or None,
+        "sync_status": repository.sync_status,
+        "sync_time": repository.sync_time.isoformat(timespec="seconds") if repository.sync_time else None,
+        "sync_error": repository.sync_error,
+    }
+
+
+@click.group("repo")
+def repo_group() -> None:
+    """Manage job repositories."""
+
+
+@repo_group.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--branch", default="main", show_default=True, help="Branch, tag or commit to follow.")
+@click.option("--credentials", help="Reference to a token or SSH key: env:VAR or file:/path.")
+@click.option("--webhook-secret", help="Reference to the webhook secret: env:VAR or file:/path.")
+@click.option("--slug", help="Python identifier the jobs are imported under (default: from NAME).")
+@click.pass_obj
+def repo_add(state, name, url, branch, credentials, webhook_secret, slug) -> None:
+    """Register repository NAME at URL (sync it with `jobsync repo sync NAME`)."""
+    runtime = state.runtime()
+    with runtime.db.session() as session:
+        repository = repositories.add_repository(
+            session,
+            runtime.settings,
+            name=name,
+            remote_url=url,
+            branch=branch,
+            credentials=credentials,
+            webhook_secret=webhook_secret,
+            slug=slug,
+        )
+        click.echo(f"Added repository {repository.name} (slug {repository.slug}).")
+
+
+@repo_group.command("list")
+@json_option
+@click.pass_obj
+def repo_list(state, as_json: bool) -> None:
+    """List repositories and their sync state."""
+    with state.runtime().db.session() as session:
+        rows = [describe(r) for r in session.scalars(select(GitRepository).order_by(GitRepository.name))]
+    emit(rows, COLUMNS, as_json=as_json)
+
+
+@repo_group.command("remove")
+@click.argument("name")
+@click.pass_obj
+def repo_remove(state, name: str) -> None:
+    """Remove repository NAME: its jobs become uninstalled, its checkouts are deleted."""
+    runtime = state.runtime()
+    with runtime.db.session() as session:
+        repositories.remove_repository(session, runtime.settings, repositories.get_repository(session, name))
+    click.echo(f"Removed repository {name}.")
+
+
+@repo_group.command("sync")
+@click.argument("name")
+@click.option("--wait", is_flag=True, help="Wait for the sync, showing its log as it goes.")
+@click.option("--dry-run", is_flag=True, help="Report what would change, change nothing.")
+@click.pass_obj
+def repo_sync(state, name: str, wait: bool, dry_run: bool) -> None:
+    """Sync repository NAME from its remote (in this process on the embedded default)."""
+    from service.execution import run_job_result
+    from service.sync import request_sync
+
+    runtime = state.runtime()
+    with runtime.db.session() as session:
+        result = request_sync(repositories.get_repository(session, name), dryrun=dry_run)
+    if runtime.settings.redis_url is None:
+        run_job_result(str(result.id))  # the embedded broker has no worker outside this process
+    elif not wait:
+        click.echo(f"Queued sync {result.id}.")
+        return
+    status = follow(runtime, result.id)
+    if status != "SUCCESS":
+        raise SystemExit(1)
+
+
+def follow(runtime, result_id: uuid.UUID, *, poll_seconds: float = 0.2) -> str:
+    """Print a run's log lines as they arrive, then its status; return the final status."""
+    seen = 0
+    spinner = "|/-\\"
+    tick = 0
+    while True:
+        with runtime.db.session() as session:
+            result = session.get(JobResult, result_id)
+            entries = session.scalars(
+                select(JobLogEntry)
+                .where(JobLogEntry.job_result_id == result_id)
+                .order_by(JobLogEntry.created)
+                .offset(seen)
+            ).all()
+        for entry in entries:
+            click.echo(f"\r{entry.created:%H:%M:%S} {entry.level.upper():8} {entry.message}")
+        seen += len(entries)
+        if result.is_final:
+            click.echo(f"\r{result.status}" + (f": {result.error}" if result.error else ""))
+            return result.status
+        if click.get_text_stream("stdout").isatty():
+            click.echo(f"\r{spinner[tick % 4]} {result.status.lower()}...", nl=False)
+        tick += 1
+        time.sleep(poll_seconds)
+
+
+COMMANDS = [repo_group]
