@@ -23,6 +23,7 @@ from repos.credentials import resolve_credentials
 from repos.errors import RefNotFound
 from service import runtime
 from service.dispatch import take_sensitive_input
+from service.local_jobs import LOCAL_NAMESPACE
 from service.models import Job, JobLogEntry, JobOutputFile, JobResult, Status, utcnow
 from service.sandbox import ChildOutcome, JobProcessPool, RunRequest, load_class
 
@@ -109,6 +110,10 @@ def build_request(settings, result: JobResult, sensitive_data: dict | None) -> R
         if job.repository is None or not result.commit:
             raise RuntimeError("its repository was removed")
         namespace, checkout = job.repository.slug, _checkout_for(settings, job, result.commit)
+    elif job.source == "local":
+        if not settings.jobs_root:
+            raise RuntimeError("jobs_root is not configured on this worker")
+        namespace, checkout = LOCAL_NAMESPACE, settings.jobs_root
     user = {"id": str(result.user.id), "username": result.user.username} if result.user else None
     return RunRequest(
         job_result_id=str(result.id), module_name=job.module_name, class_name=job.job_class_name,

@@ -16,12 +16,12 @@ from repos import git as repo_git
 from repos.credentials import resolve_credentials
 from repos.discover import discover
 from repos.errors import RepositoryError
-from repos.reconcile import SYNCED_FIELDS, JobSnapshot, SyncPlan, class_path_for, plan_sync
+from repos.reconcile import SyncPlan
 from service import runtime
 from service.errors import ServiceError
 from service.jobs import JobRunner
-from service.models import OVERRIDABLE_FIELDS, GitRepository, Job, JobResult, Status, utcnow
-from service.repositories import uninstall_jobs
+from service.models import GitRepository, Job, JobResult, Status, utcnow
+from service.reconciliation import apply_discovery, describe_plan
 
 SYNC_STATUS_COMPLETED = "completed"
 SYNC_STATUS_PARTIAL = "partial"
@@ -157,91 +157,20 @@ def sync_repository(
     return summary
 
 
-def describe_plan(plan: SyncPlan) -> dict[str, Any]:
-    return {
-        "added": [job.class_path for job in plan.added],
-        "updated": sorted(plan.updated),
-        "removed": list(plan.removed),
-        "reinstalled": list(plan.reinstalled),
-        "kept_from_failed_modules": list(plan.kept_from_failed_modules),
-        "errors": list(plan.errors),
-    }
-
-
-def _snapshot(job: Job) -> JobSnapshot:
-    return JobSnapshot(
-        class_path=job.class_path,
-        module_name=job.module_name,
-        installed=job.installed,
-        enabled=job.enabled,
-        values={field: getattr(job, field) for field in SYNCED_FIELDS},
-        overridden=frozenset(f for f in OVERRIDABLE_FIELDS if getattr(job, f"{f}_override")),
-        commit=job.commit,
-    )
-
-
-def _spec_fields(spec: dict[str, Any]) -> dict[str, Any]:
-    return {"retry_on_worker_lost": bool(spec.get("retry_on_worker_lost", False))}
-
-
 def _apply(db, repository_id: uuid.UUID, slug: str, head: str, report, *, dryrun: bool) -> SyncPlan:
     """Plan and (unless dry) apply the changes and move the head, all in one transaction."""
     with db.session() as session:
         repository = session.get(GitRepository, repository_id)
-        jobs = {
-            job.class_path: job
-            for job in session.scalars(
-                select(Job).where(Job.repository_id == repository_id, Job.source == "git")
-            )
-        }
-        plan = plan_sync(slug, report.jobs, [_snapshot(job) for job in jobs.values()], report.failed_modules)
+        plan = apply_discovery(
+            session, report, source="git", namespace=slug, version=head, repository=repository, dryrun=dryrun
+        )
         if dryrun:
             session.rollback()
             return plan
-        specs = {
-            class_path_for(slug, found.module_name, found.class_name): found.spec for found in report.jobs
-        }
-        for planned in plan.added:
-            job = Job(
-                source="git",
-                repository=repository,
-                class_path=planned.class_path,
-                enabled=False,
-                installed=True,
-                **planned.fields,
-                **_spec_fields(specs[planned.class_path]),
-            )
-            session.add(job)
-            jobs[planned.class_path] = job
-        for class_path, changes in plan.updated.items():
-            for field, value in changes.items():
-                setattr(jobs[class_path], field, value)
-        for class_path in plan.reinstalled:
-            jobs[class_path].installed = True
-        for class_path in plan.seen:
-            jobs[class_path].commit, jobs[class_path].import_error = head, None
-            jobs[class_path].retry_on_worker_lost = _spec_fields(specs[class_path])["retry_on_worker_lost"]
-        errors = {error.module_name: error.error for error in report.module_errors}
-        for class_path in plan.kept_from_failed_modules:
-            job = jobs[class_path]
-            job.import_error = next(
-                (
-                    msg
-                    for module, msg in errors.items()
-                    if job.module_name == module or job.module_name.startswith(module + ".")
-                ),
-                "Its module failed to import.",
-            )
-        session.flush()
-        uninstall_jobs(
-            session,
-            [jobs[path].id for path in plan.removed],
-            f"Its job was removed from repository {repository.name}.",
-        )
         repository.current_head = head
         repository.sync_time = utcnow()
         repository.sync_status = SYNC_STATUS_PARTIAL if report.module_errors else SYNC_STATUS_COMPLETED
-        repository.sync_error = "; ".join(f"{m}: {e}" for m, e in errors.items()) or None
+        repository.sync_error = "; ".join(f"{e.module_name}: {e.error}" for e in report.module_errors) or None
     return plan
 
 

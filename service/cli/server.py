@@ -40,12 +40,14 @@ def db_upgrade(state) -> None:
 def worker_command(state, queues: tuple[str, ...], threads: int | None) -> None:
     """Run a Dramatiq worker for QUEUES (default: every configured queue)."""
     from service import worker
+    from service.local_jobs import refresh_local_jobs
 
     runtime = state.runtime()
     _logging(runtime.settings)
     unknown = sorted(set(queues) - set(runtime.settings.all_queues))
     if unknown:
         raise click.BadParameter(f"unknown queue(s): {', '.join(unknown)}", param_hint="QUEUES")
+    refresh_local_jobs(runtime)
     stop = _wait_for_stop_signal()
     worker.serve(runtime, queues or runtime.settings.all_queues, threads=threads, stop=stop)
 
@@ -72,11 +74,13 @@ def serve_command(state, host: str, port: int) -> None:
 
     from service import worker
     from service.app import create_app
+    from service.local_jobs import refresh_local_jobs
     from service.scheduler import Scheduler
 
     runtime = state.runtime()
     _logging(runtime.settings)
     runtime.db.upgrade()
+    refresh_local_jobs(runtime)
     stop = _wait_for_stop_signal()
     worker_thread = threading.Thread(
         target=worker.serve, args=(runtime, runtime.settings.all_queues),

@@ -1,0 +1,101 @@
+"""Apply what discovery found to Job rows: the plan from ``repos.reconcile``, written in one session.
+
+Shared by every source of jobs: git repositories (``service.sync``) and the local jobs
+directory (``service.local_jobs``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from repos.reconcile import SYNCED_FIELDS, JobSnapshot, SyncPlan, class_path_for, plan_sync
+from repos.report import DiscoveryReport
+from service.models import OVERRIDABLE_FIELDS, GitRepository, Job
+from service.repositories import uninstall_jobs
+
+
+def snapshot(job: Job) -> JobSnapshot:
+    return JobSnapshot(
+        class_path=job.class_path,
+        module_name=job.module_name,
+        installed=job.installed,
+        enabled=job.enabled,
+        values={field: getattr(job, field) for field in SYNCED_FIELDS},
+        overridden=frozenset(f for f in OVERRIDABLE_FIELDS if getattr(job, f"{f}_override")),
+        commit=job.commit,
+    )
+
+
+def describe_plan(plan: SyncPlan) -> dict[str, Any]:
+    return {
+        "added": [job.class_path for job in plan.added],
+        "updated": sorted(plan.updated),
+        "removed": list(plan.removed),
+        "reinstalled": list(plan.reinstalled),
+        "kept_from_failed_modules": list(plan.kept_from_failed_modules),
+        "errors": list(plan.errors),
+    }
+
+
+def _extra_fields(spec: dict[str, Any]) -> dict[str, Any]:
+    """Spec values stored on the row that the reconcile plan does not track."""
+    return {"retry_on_worker_lost": bool(spec.get("retry_on_worker_lost", False))}
+
+
+def _import_error_for(job: Job, errors: dict[str, str]) -> str:
+    for module, message in errors.items():
+        if job.module_name == module or job.module_name.startswith(module + "."):
+            return message
+    return "Its module failed to import."
+
+
+def apply_discovery(
+    session: Session,
+    report: DiscoveryReport,
+    *,
+    source: str,
+    namespace: str,
+    version: str,
+    repository: GitRepository | None = None,
+    dryrun: bool = False,
+) -> SyncPlan:
+    """Plan the changes for one source's jobs and, unless ``dryrun``, apply them to ``session``."""
+    query = select(Job).where(Job.source == source)
+    if repository is not None:
+        query = query.where(Job.repository_id == repository.id)
+    jobs = {job.class_path: job for job in session.scalars(query)}
+    plan = plan_sync(namespace, report.jobs, [snapshot(job) for job in jobs.values()], report.failed_modules)
+    if dryrun:
+        return plan
+    specs = {class_path_for(namespace, f.module_name, f.class_name): f.spec for f in report.jobs}
+    for planned in plan.added:
+        job = Job(
+            source=source,
+            repository=repository,
+            class_path=planned.class_path,
+            enabled=False,
+            installed=True,
+            **planned.fields,
+        )
+        session.add(job)
+        jobs[planned.class_path] = job
+    for class_path, changes in plan.updated.items():
+        for field, value in changes.items():
+            setattr(jobs[class_path], field, value)
+    for class_path in plan.reinstalled:
+        jobs[class_path].installed = True
+    for class_path in plan.seen:
+        job = jobs[class_path]
+        job.commit, job.import_error = version, None
+        for field, value in _extra_fields(specs[class_path]).items():
+            setattr(job, field, value)
+    errors = {error.module_name: error.error for error in report.module_errors}
+    for class_path in plan.kept_from_failed_modules:
+        jobs[class_path].import_error = _import_error_for(jobs[class_path], errors)
+    session.flush()
+    where = f"repository {repository.name}" if repository is not None else f"the {source} jobs"
+    uninstall_jobs(session, [jobs[path].id for path in plan.removed], f"Its job was removed from {where}.")
+    return plan

@@ -1,0 +1,36 @@
+"""Jobs in the server's jobs_root reconcile like a repository's and run from it."""
+
+from sqlalchemy import select
+
+from service.execution import run_job_result
+from service.local_jobs import content_version, refresh_local_jobs
+from service.models import Job, JobResult, Status
+from service.runs import enqueue_job
+from service.runtime import configure
+from tests.repos.gitfixtures import write_files
+from tests.repos.samples import job_module
+
+
+def test_local_jobs_are_discovered_versioned_by_content_and_runnable(settings, tmp_path):
+    root = tmp_path / "jobs_root"
+    write_files(root, {"jobs/__init__.py": "from . import hello\n", "jobs/hello.py": job_module("Hello")})
+    runtime = configure(settings.replace(jobs_root=str(root)))
+    summary = refresh_local_jobs(runtime)
+    assert summary["added"] == ["local/jobs.hello/Hello"]
+    with runtime.db.session() as session:
+        job = session.scalar(select(Job).where(Job.source == "local"))
+        assert job.commit == content_version(root) and not job.enabled
+        job.enabled = True
+        result_id = enqueue_job(session, job, {"who": "local"}, known_queues=runtime.settings.all_queues).id
+    run_job_result(str(result_id))
+    with runtime.db.session() as session:
+        result = session.get(JobResult, result_id)
+        assert (result.status, result.result) == (Status.SUCCESS, "Hello local")
+
+    (root / "jobs" / "hello.py").unlink()
+    write_files(root, {"jobs/__init__.py": ""})
+    assert refresh_local_jobs(runtime)["removed"] == ["local/jobs.hello/Hello"]
+
+
+def test_without_jobs_root_refresh_does_nothing(runtime):
+    assert refresh_local_jobs(runtime) == {"configured": False}
