@@ -29,7 +29,10 @@ def _sensitive_key(job_result_id) -> str:
 
 
 def stash_sensitive_input(job_result_id: uuid.UUID, data: dict) -> None:
-    """Keep sensitive input beside the broker (never in the database, the message or a log)."""
+    """Keep input that must not be stored (sensitive values, uploaded files) beside the broker.
+
+    Never in the database, the message or a log; the worker takes it once and it is gone.
+    """
     client = getattr(runtime.current().broker, "client", None)
     if client is None:
         _local_sensitive[str(job_result_id)] = data
@@ -38,7 +41,7 @@ def stash_sensitive_input(job_result_id: uuid.UUID, data: dict) -> None:
 
 
 def take_sensitive_input(job_result_id: uuid.UUID) -> dict | None:
-    """Return and forget the sensitive input stashed for a run, if any."""
+    """Return and forget the transient input stashed for a run, if any."""
     client = getattr(runtime.current().broker, "client", None)
     if client is None:
         return _local_sensitive.pop(str(job_result_id), None)
@@ -65,12 +68,14 @@ def send_runs(items: Iterable[tuple[uuid.UUID, str, dict | None]]) -> None:
     for message in messages:
         current.broker.enqueue(message)
     with current.db.session() as session:
-        session.execute(update(JobResult).where(JobResult.id.in_([i[0] for i in items]))
-                        .values(enqueued=utcnow()))
+        session.execute(
+            update(JobResult).where(JobResult.id.in_([i[0] for i in items])).values(enqueued=utcnow())
+        )
 
 
-def send_after_commit(session: Session, job_result_id: uuid.UUID, queue: str,
-                      sensitive_data: dict | None = None) -> None:
+def send_after_commit(
+    session: Session, job_result_id: uuid.UUID, queue: str, sensitive_data: dict | None = None
+) -> None:
     """Queue a run message to be sent when ``session`` commits (dropped on rollback)."""
     pending = session.info.setdefault(_PENDING_KEY, [])
     if not pending and not event.contains(session, "after_commit", _flush_pending):

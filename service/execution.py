@@ -6,10 +6,12 @@ the claim is one conditional UPDATE (PENDING -> STARTED): a message delivered tw
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections import Counter
@@ -43,11 +45,19 @@ def claim(db, job_result_id: uuid.UUID, *, now: datetime | None = None) -> bool:
     with db.session() as session:
         claimed = session.execute(
             update(JobResult)
-            .where(JobResult.id == job_result_id, JobResult.status == Status.PENDING,
-                   JobResult.cancel_requested.is_(False),
-                   (JobResult.scheduled_at.is_(None)) | (JobResult.scheduled_at <= now))
-            .values(status=Status.STARTED, started=now, heartbeat=now, worker_id=worker_id(),
-                    attempts=JobResult.attempts + 1)
+            .where(
+                JobResult.id == job_result_id,
+                JobResult.status == Status.PENDING,
+                JobResult.cancel_requested.is_(False),
+                (JobResult.scheduled_at.is_(None)) | (JobResult.scheduled_at <= now),
+            )
+            .values(
+                status=Status.STARTED,
+                started=now,
+                heartbeat=now,
+                worker_id=worker_id(),
+                attempts=JobResult.attempts + 1,
+            )
         ).rowcount
     return claimed == 1
 
@@ -68,8 +78,9 @@ class RunRecorder:
 
     def file(self, name: str, content: bytes) -> None:
         with self.db.session() as session:
-            session.add(JobOutputFile(job_result_id=self.job_result_id, name=name, content=content,
-                                      size=len(content)))
+            session.add(
+                JobOutputFile(job_result_id=self.job_result_id, name=name, content=content, size=len(content))
+            )
 
     def flush(self) -> None:
         if self.pending:
@@ -81,27 +92,45 @@ class RunRecorder:
         """Record that the run is alive; return True if it has been asked to stop."""
         self.flush()
         with self.db.session() as session:
-            session.execute(update(JobResult).where(JobResult.id == self.job_result_id)
-                            .values(heartbeat=utcnow()))
-            return bool(session.scalar(select(JobResult.cancel_requested)
-                                       .where(JobResult.id == self.job_result_id)))
+            session.execute(
+                update(JobResult).where(JobResult.id == self.job_result_id).values(heartbeat=utcnow())
+            )
+            return bool(
+                session.scalar(select(JobResult.cancel_requested).where(JobResult.id == self.job_result_id))
+            )
 
 
 def _checkout_for(settings, job: Job, commit: str) -> str:
     """Return the checkout of ``commit``, fetching it first if this machine lacks it."""
     repository = job.repository
-    git_settings = repo_git.GitSettings(timeout=settings.git_timeout_seconds,
-                                        allow_local=settings.allow_local_repositories)
+    git_settings = repo_git.GitSettings(
+        timeout=settings.git_timeout_seconds, allow_local=settings.allow_local_repositories
+    )
     slug = repository.slug
     try:
         return str(repo_git.ensure_checkout(settings.data_dir, slug, commit, settings=git_settings))
     except RefNotFound:
-        repo_git.fetch(settings.data_dir, slug, repository.remote_url, repository.branch,
-                       credentials=resolve_credentials(repository.credentials), settings=git_settings)
+        repo_git.fetch(
+            settings.data_dir,
+            slug,
+            repository.remote_url,
+            repository.branch,
+            credentials=resolve_credentials(repository.credentials),
+            settings=git_settings,
+        )
         return str(repo_git.ensure_checkout(settings.data_dir, slug, commit, settings=git_settings))
 
 
-def build_request(settings, result: JobResult, sensitive_data: dict | None) -> RunRequest:
+def _uploaded_files(transient: dict) -> dict:
+    from service.jobs import UploadedFile
+
+    return {
+        field: UploadedFile(name=item["name"], content=base64.b64decode(item["content"]))
+        for field, item in (transient.get("files") or {}).items()
+    }
+
+
+def build_request(settings, result: JobResult, transient: dict) -> RunRequest:
     job = result.job
     if job is None:
         raise RuntimeError("its job record was deleted")
@@ -116,11 +145,20 @@ def build_request(settings, result: JobResult, sensitive_data: dict | None) -> R
         namespace, checkout = LOCAL_NAMESPACE, settings.jobs_root
     user = {"id": str(result.user.id), "username": result.user.username} if result.user else None
     return RunRequest(
-        job_result_id=str(result.id), module_name=job.module_name, class_name=job.job_class_name,
-        data=sensitive_data if sensitive_data is not None else dict(result.input_data or {}),
-        dryrun=result.dryrun, namespace=namespace, checkout=checkout, commit=result.commit, user=user,
-        soft_time_limit=job.soft_time_limit, sanitiser_patterns=settings.sanitiser_patterns,
-        max_file_bytes=settings.output_file_max_bytes)
+        job_result_id=str(result.id),
+        module_name=job.module_name,
+        class_name=job.job_class_name,
+        data=transient.get("data") or dict(result.input_data or {}),
+        files=_uploaded_files(transient),
+        dryrun=result.dryrun,
+        namespace=namespace,
+        checkout=checkout,
+        commit=result.commit,
+        user=user,
+        soft_time_limit=job.soft_time_limit,
+        sanitiser_patterns=settings.sanitiser_patterns,
+        max_file_bytes=settings.output_file_max_bytes,
+    )
 
 
 def run_job_result(job_result_id: str) -> None:
@@ -129,7 +167,8 @@ def run_job_result(job_result_id: str) -> None:
     result_id = uuid.UUID(str(job_result_id))
     if not claim(current.db, result_id):
         return
-    sensitive_data = take_sensitive_input(result_id)
+    transient = take_sensitive_input(result_id) or {}
+    _heartbeat.ensure_running(current)
     recorder = RunRecorder(current.db, result_id)
     try:
         with current.db.session() as session:
@@ -137,25 +176,74 @@ def run_job_result(job_result_id: str) -> None:
             if result.runner:
                 outcome = _run_runner(current, result, recorder)
             else:
-                request = build_request(current.settings, result, sensitive_data)
+                request = build_request(current.settings, result, transient)
                 time_limit = result.job.time_limit
                 outcome = _run_isolated(current.settings, request, recorder, time_limit)
     except Exception as exc:  # our failure to start the run must still end the run, never hang it
         logger.exception("run %s could not be started", result_id)
-        outcome = ChildOutcome("FAILURE", error=f"Could not start the run: {exc}",
-                               traceback=traceback.format_exc())
+        outcome = ChildOutcome(
+            "FAILURE", error=f"Could not start the run: {exc}", traceback=traceback.format_exc()
+        )
     finish(current.db, result_id, outcome, recorder)
+
+
+class _ProcessHeartbeat:
+    """One thread per worker process stamping every run it holds, whatever runs them."""
+
+    def __init__(self):
+        self._thread: threading.Thread | None = None
+        self._runtime = None
+        self._lock = threading.Lock()
+
+    def ensure_running(self, current) -> None:
+        with self._lock:
+            if self._runtime is not current or self._thread is None or not self._thread.is_alive():
+                self._runtime = current
+                self._thread = threading.Thread(
+                    target=self._beat, args=(current,), daemon=True, name="jobsync-heartbeat"
+                )
+                self._thread.start()
+
+    def _beat(self, current) -> None:
+        prefix = f"{WORKER_ID}:%"
+        while self._runtime is current:  # a reconfigured process starts a new thread
+            time.sleep(current.settings.heartbeat_seconds)
+            try:
+                with current.db.session() as session:
+                    session.execute(
+                        update(JobResult)
+                        .where(JobResult.status == Status.STARTED, JobResult.worker_id.like(prefix))
+                        .values(heartbeat=utcnow())
+                    )
+            except Exception:  # a missed beat is retried next time; the thread must live on
+                logger.warning("heartbeat update failed", exc_info=True)
+
+
+_heartbeat = _ProcessHeartbeat()
 
 
 def _run_isolated(settings, request: RunRequest, recorder: RunRecorder, time_limit) -> ChildOutcome:
     if settings.isolation == "thread":
         return _run_in_thread(request, recorder)
     process = _pool.acquire()
-    outcome = process.run(request, on_log=recorder.log, on_file=recorder.file, on_tick=recorder.heartbeat,
-                          time_limit=time_limit, tick_seconds=min(1.0, settings.heartbeat_seconds))
+    outcome = process.run(
+        request,
+        on_log=recorder.log,
+        on_file=recorder.file,
+        on_tick=recorder.heartbeat,
+        time_limit=time_limit,
+        tick_seconds=min(1.0, settings.heartbeat_seconds),
+    )
     if outcome.killed:
-        recorder.log({"level": "failure" if outcome.status == Status.FAILURE else "warning",
-                      "message": outcome.error, "grouping": "run", "object": None, "created": utcnow()})
+        recorder.log(
+            {
+                "level": "failure" if outcome.status == Status.FAILURE else "warning",
+                "message": outcome.error,
+                "grouping": "run",
+                "object": None,
+                "created": utcnow(),
+            }
+        )
     return outcome
 
 
@@ -183,11 +271,18 @@ def _run_in_thread(request: RunRequest, recorder: RunRecorder) -> ChildOutcome:
 
     with _thread_load_lock:  # sys.modules is shared by every thread of this process
         job_class = load_class(request, _thread_loaded_commits)
-    outcome = execute(job_class, request.data, sink=_DirectSink(recorder), dryrun=request.dryrun,
-                      user=SimpleNamespace(**request.user) if request.user else None,
-                      job_result=SimpleNamespace(id=request.job_result_id), task_id=request.job_result_id,
-                      sanitiser=Sanitiser([*DEFAULT_PATTERNS, *request.sanitiser_patterns]),
-                      max_file_bytes=request.max_file_bytes)
+    outcome = execute(
+        job_class,
+        request.data,
+        sink=_DirectSink(recorder),
+        dryrun=request.dryrun,
+        files=request.files or None,
+        user=SimpleNamespace(**request.user) if request.user else None,
+        job_result=SimpleNamespace(id=request.job_result_id),
+        task_id=request.job_result_id,
+        sanitiser=Sanitiser([*DEFAULT_PATTERNS, *request.sanitiser_patterns]),
+        max_file_bytes=request.max_file_bytes,
+    )
     return ChildOutcome(outcome.status, outcome.result, outcome.error, outcome.traceback, outcome.log_counts)
 
 
@@ -208,8 +303,9 @@ def _run_runner(current, result: JobResult, recorder: RunRecorder) -> ChildOutco
     except Exception as exc:  # NetBox marks these "completed"; we record the truth
         value, status = None, Status.FAILURE
         error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
-        recorder.log({"level": "error", "message": error, "grouping": "run", "object": None,
-                      "created": utcnow()})
+        recorder.log(
+            {"level": "error", "message": error, "grouping": "run", "object": None, "created": utcnow()}
+        )
     return ChildOutcome(status, value, error, trace)
 
 
@@ -221,17 +317,42 @@ class _RecorderHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         from service.jobs.logs import level_name
 
-        self.recorder.log({"level": level_name(record.levelno), "message": record.getMessage(),
-                           "grouping": getattr(record, "grouping", "run"), "object": None,
-                           "created": utcnow()})
+        self.recorder.log(
+            {
+                "level": level_name(record.levelno),
+                "message": record.getMessage(),
+                "grouping": getattr(record, "grouping", "run"),
+                "object": None,
+                "created": utcnow(),
+            }
+        )
 
 
 def finish(db, job_result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder) -> None:
-    """Store the outcome; a run cancelled meanwhile stays REVOKED."""
+    """Store the outcome and, in the same transaction, what follows it (a periodic run's successor);
+    a run cancelled or declared lost meanwhile keeps that ending."""
+    from service.background import after_finish
+
     recorder.flush()
     counts = dict(recorder.counts) or dict(outcome.log_counts or {})
-    with db.session() as session:
-        session.execute(
-            update(JobResult).where(JobResult.id == job_result_id, JobResult.status == Status.STARTED)
-            .values(status=outcome.status, completed=utcnow(), result=outcome.result, error=outcome.error,
-                    traceback=outcome.traceback, log_counts=counts))
+    values = dict(
+        status=outcome.status,
+        completed=utcnow(),
+        result=outcome.result,
+        error=outcome.error,
+        traceback=outcome.traceback,
+        log_counts=counts,
+    )
+    store = (
+        update(JobResult)
+        .where(JobResult.id == job_result_id, JobResult.status == Status.STARTED)
+        .values(**values)
+    )
+    try:
+        with db.session() as session:
+            if session.execute(store).rowcount:
+                after_finish(session, job_result_id)
+    except Exception:  # never lose the outcome because its follow-up failed
+        logger.exception("run %s: could not schedule what follows it", job_result_id)
+        with db.session() as session:
+            session.execute(store)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from typing import Any
 
@@ -31,8 +32,13 @@ def choose_queue(job: Job, requested: str | None, known_queues: tuple[str, ...])
     allowed = list(job.task_queues) or list(known_queues)
     if requested:
         if requested not in allowed:
-            raise ValidationError({"task_queue": [
-                f"{requested!r} is not a queue this job may use (choose from {', '.join(allowed)})."]})
+            raise ValidationError(
+                {
+                    "task_queue": [
+                        f"{requested!r} is not a queue this job may use (choose from {', '.join(allowed)})."
+                    ]
+                }
+            )
         return requested
     return job.task_queues[0] if job.task_queues else "default"
 
@@ -44,11 +50,26 @@ def check_runnable(job: Job) -> None:
         raise JobNotRunnable(f"Job {job.class_path} is not enabled.")
 
 
-def enqueue_job(session: Session, job: Job, data: dict[str, Any] | None = None, *,
-                known_queues: tuple[str, ...], user: User | None = None, queue: str | None = None,
-                dryrun: bool | None = None, files: dict | None = None, object_type: str | None = None,
-                object_id: str | None = None, ignore_singleton_lock: bool = False) -> JobResult:
+def enqueue_job(
+    session: Session,
+    job: Job,
+    data: dict[str, Any] | None = None,
+    *,
+    known_queues: tuple[str, ...],
+    user: User | None = None,
+    queue: str | None = None,
+    dryrun: bool | None = None,
+    files: dict | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    ignore_singleton_lock: bool = False,
+    internal_data: dict[str, Any] | None = None,
+) -> JobResult:
     """Create a PENDING run of ``job`` and send it once ``session`` commits.
+
+    ``internal_data`` is input the service fills in itself (a job hook's ``change``, a job button's
+    ``object``): the stored schema lists user variables only, so it is not checked against it; the
+    worker validates it with the job class's own internal variables.
 
     Raises JobNotRunnable (disabled or uninstalled: no row is written), ValidationError naming
     each bad field, or Conflict for a singleton job that is already waiting or running.
@@ -56,25 +77,54 @@ def enqueue_job(session: Session, job: Job, data: dict[str, Any] | None = None, 
     check_runnable(job)
     data = dict(data or {})
     validate_with_schema(job.variables, data, files)  # raises ValidationError({field: [...]})
+    data.update(internal_data or {})
     queue = choose_queue(job, queue, known_queues)
     if job.is_singleton and not ignore_singleton_lock:
-        active = session.scalar(select(JobResult.id).where(
-            JobResult.job_id == job.id, JobResult.status.in_((Status.PENDING, Status.STARTED))).limit(1))
+        active = session.scalar(
+            select(JobResult.id)
+            .where(JobResult.job_id == job.id, JobResult.status.in_((Status.PENDING, Status.STARTED)))
+            .limit(1)
+        )
         if active is not None:
             raise Conflict(f"Job {job.class_path} is a singleton and already has run {active} in progress.")
     dryrun = job.dryrun_default if dryrun is None else dryrun
     if job.read_only:
         dryrun = True
     sensitive = job.has_sensitive_variables
+    transient = _transient_input(data if sensitive else None, files)
     result = JobResult(
-        job=job, name=job.name, class_path=job.class_path, status=Status.PENDING, user=user,
-        queue=queue, commit=job.commit, dryrun=dryrun, object_type=object_type, object_id=object_id,
-        input_data=None if sensitive else data, created=utcnow())
+        job=job,
+        name=job.name,
+        class_path=job.class_path,
+        status=Status.PENDING,
+        user=user,
+        queue=queue,
+        commit=job.commit,
+        dryrun=dryrun,
+        object_type=object_type,
+        object_id=object_id,
+        input_data=None if sensitive else data,
+        created=utcnow(),
+    )
     session.add(result)
     session.flush()
-    # Sensitive input never touches the database: it travels in the message only.
-    send_after_commit(session, result.id, queue, sensitive_data=data if sensitive and data else None)
+    # Sensitive input and uploaded files never touch the database (see service.dispatch).
+    send_after_commit(session, result.id, queue, sensitive_data=transient)
     return result
+
+
+def _transient_input(sensitive_data: dict | None, files: dict | None) -> dict | None:
+    """What the worker needs but the database must not keep: sensitive values, uploaded files."""
+    if not sensitive_data and not files:
+        return None
+    encoded = {
+        name: {
+            "name": getattr(upload, "name", name),
+            "content": base64.b64encode(getattr(upload, "content", upload)).decode(),
+        }
+        for name, upload in (files or {}).items()
+    }
+    return {"data": sensitive_data or None, "files": encoded}
 
 
 def request_cancel(session: Session, job_result_id: uuid.UUID) -> JobResult:
@@ -85,9 +135,15 @@ def request_cancel(session: Session, job_result_id: uuid.UUID) -> JobResult:
     if result.is_final:
         raise Conflict(f"Job result {job_result_id} already finished ({result.status}).")
     revoked = session.execute(
-        update(JobResult).where(JobResult.id == result.id, JobResult.status == Status.PENDING)
-        .values(status=Status.REVOKED, completed=utcnow(), cancel_requested=True,
-                error="Cancelled before it started.")).rowcount
+        update(JobResult)
+        .where(JobResult.id == result.id, JobResult.status == Status.PENDING)
+        .values(
+            status=Status.REVOKED,
+            completed=utcnow(),
+            cancel_requested=True,
+            error="Cancelled before it started.",
+        )
+    ).rowcount
     if not revoked:
         session.execute(update(JobResult).where(JobResult.id == result.id).values(cancel_requested=True))
     session.refresh(result)

@@ -34,6 +34,7 @@ class RunRequest:
     class_name: str
     data: dict
     dryrun: bool
+    files: dict = dataclasses.field(default_factory=dict)
     namespace: str | None = None  # a repository slug whose checkout must be imported
     checkout: str | None = None
     commit: str | None = None
@@ -54,6 +55,7 @@ class ChildOutcome:
 
 
 # --- in the child -------------------------------------------------------------------------
+
 
 class _PipeSink:
     def __init__(self, connection):
@@ -93,20 +95,39 @@ def _run_in_child(request: RunRequest, connection, loaded_commits: dict[str, str
     try:
         job_class = load_class(request, loaded_commits)
     except Exception as exc:  # job code failing to import is the job's failure, not ours
-        return {"status": "FAILURE", "error": sanitiser(f"Could not load job: {type(exc).__name__}: {exc}"),
-                "traceback": sanitiser(traceback_module.format_exc()), "result": None, "log_counts": {}}
+        return {
+            "status": "FAILURE",
+            "error": sanitiser(f"Could not load job: {type(exc).__name__}: {exc}"),
+            "traceback": sanitiser(traceback_module.format_exc()),
+            "result": None,
+            "log_counts": {},
+        }
     user = SimpleNamespace(**request.user) if request.user else None
     job_result = SimpleNamespace(id=request.job_result_id)
     if request.soft_time_limit:
         signal.setitimer(signal.ITIMER_REAL, request.soft_time_limit)
     try:
-        outcome = execute(job_class, request.data, sink=_PipeSink(connection), dryrun=request.dryrun,
-                          user=user, job_result=job_result, task_id=request.job_result_id,
-                          sanitiser=sanitiser, max_file_bytes=request.max_file_bytes)
+        outcome = execute(
+            job_class,
+            request.data,
+            sink=_PipeSink(connection),
+            dryrun=request.dryrun,
+            files=request.files or None,
+            user=user,
+            job_result=job_result,
+            task_id=request.job_result_id,
+            sanitiser=sanitiser,
+            max_file_bytes=request.max_file_bytes,
+        )
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-    return {"status": outcome.status, "result": outcome.result, "error": outcome.error,
-            "traceback": outcome.traceback, "log_counts": outcome.log_counts}
+    return {
+        "status": outcome.status,
+        "result": outcome.result,
+        "error": outcome.error,
+        "traceback": outcome.traceback,
+        "log_counts": outcome.log_counts,
+    }
 
 
 def child_main(connection) -> None:
@@ -141,8 +162,7 @@ class JobProcess:
     def __init__(self):
         context = _mp_context()
         self.connection, child_end = context.Pipe(duplex=True)
-        self.process = context.Process(target=child_main, args=(child_end,), daemon=True,
-                                       name="jobsync-job")
+        self.process = context.Process(target=child_main, args=(child_end,), daemon=True, name="jobsync-job")
         self.process.start()
         child_end.close()
         self.runs = 0
@@ -151,9 +171,16 @@ class JobProcess:
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def run(self, request: RunRequest, *, on_log: Callable[[dict], None],
-            on_file: Callable[[str, bytes], None], on_tick: Callable[[], bool],
-            time_limit: float | None, tick_seconds: float) -> ChildOutcome:
+    def run(
+        self,
+        request: RunRequest,
+        *,
+        on_log: Callable[[dict], None],
+        on_file: Callable[[str, bytes], None],
+        on_tick: Callable[[], bool],
+        time_limit: float | None,
+        tick_seconds: float,
+    ) -> ChildOutcome:
         """Run ``request``; ``on_tick`` is called between messages and returns True to cancel."""
         self.runs += 1
         deadline = time.monotonic() + time_limit if time_limit else None
@@ -180,12 +207,16 @@ class JobProcess:
                 return self._died()
             if deadline is not None and time.monotonic() >= deadline:
                 self.kill()
-                return ChildOutcome("FAILURE", error=f"Time limit exceeded ({time_limit:g} s): job killed.",
-                                    killed="time limit")
+                return ChildOutcome(
+                    "FAILURE",
+                    error=f"Time limit exceeded ({time_limit:g} s): job killed.",
+                    killed="time limit",
+                )
             if on_tick():
                 self.kill()
-                return ChildOutcome("REVOKED", error="Cancelled while running: job process terminated.",
-                                    killed="cancelled")
+                return ChildOutcome(
+                    "REVOKED", error="Cancelled while running: job process terminated.", killed="cancelled"
+                )
 
     def _died(self) -> ChildOutcome:
         self.process.join(timeout=5)

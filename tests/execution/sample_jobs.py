@@ -5,7 +5,7 @@ import signal
 import sys
 import time
 
-from service.jobs import IntegerVar, Job, StringVar
+from service.jobs import FileVar, IntegerVar, Job, StringVar
 from service.jobs.errors import SoftTimeLimitExceeded
 
 
@@ -88,3 +88,13 @@ class Secretive(Job):
     def run(self, password):
         self.logger.info("got a password of length %d", len(password))
         return len(password)
+
+
+class Upload(Job):
+    config = FileVar()
+
+    class Meta:
+        has_sensitive_variables = False
+
+    def run(self, config):
+        return {"name": config.name, "size": len(config.read())}
