@@ -7,11 +7,13 @@ session and emptied after each test). Redis comes from JOBSYNC_TEST_REDIS_URL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from service import runtime as runtime_module
 from service.config import load_settings
@@ -38,21 +40,34 @@ def test_redis_url() -> str:
 test_redis_url.__test__ = False  # a helper, not a test
 
 
+@contextlib.contextmanager
+def _session_postgres_database(server_url: str):
+    """Create a database of our own on the test server, so concurrent sessions never collide."""
+    url = make_url(server_url)
+    name = f"jobsync_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory) -> str:
+def migrated_database(tmp_path_factory):
     """Migrate a database once per session; return its URL (a template file for SQLite)."""
-    if TEST_DB == "postgresql":
-        url = _postgres_url()
+    with contextlib.ExitStack() as stack:
+        if TEST_DB == "postgresql":
+            url = stack.enter_context(_session_postgres_database(_postgres_url()))
+        else:
+            url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite3'}"
         database = Database(url)
-        with database.engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite3'}"
-        database = Database(url)
-    database.upgrade()
-    database.dispose()
-    return url
+        database.upgrade()
+        database.dispose()
+        yield url
 
 
 def _empty_postgres(url: str) -> None:
@@ -80,14 +95,37 @@ def settings(database_url, tmp_path):
     return load_settings({"database_url": database_url, "data_dir": str(tmp_path / "data")}, environ={})
 
 
-@pytest.fixture
-def redis_url():
+@pytest.fixture(scope="session")
+def _session_redis_url():
+    """Lease a Redis database number for this session (a key in db 0 marks it taken)."""
     import redis
 
-    url = test_redis_url()
-    client = redis.Redis.from_url(url)
+    url = make_url_redis(test_redis_url())
+    admin = redis.Redis.from_url(url.format(db=0))
+    for number in range(1, 16):
+        if admin.set(f"jobsync-test-lease:{number}", os.getpid(), nx=True, ex=3 * 3600):
+            try:
+                yield url.format(db=number)
+            finally:
+                admin.delete(f"jobsync-test-lease:{number}")
+                admin.close()
+            return
+    raise RuntimeError("no free Redis database number for this test session (all 15 leased)")
+
+
+def make_url_redis(url: str) -> str:
+    """Turn ``redis://host:port/N`` into a template with the database number left open."""
+    base, _, last = url.rstrip("/").rpartition("/")
+    return (base if last.isdigit() else url.rstrip("/")) + "/{db}"
+
+
+@pytest.fixture
+def redis_url(_session_redis_url):
+    import redis
+
+    client = redis.Redis.from_url(_session_redis_url)
     client.flushdb()
-    yield url
+    yield _session_redis_url
     client.flushdb()
     client.close()
 
