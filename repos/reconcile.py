@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from repos.report import DiscoveredJob
+from service.jobs.options import OVERRIDABLE_FIELDS
 
 __all__ = [
     "JobSnapshot",
@@ -30,20 +31,6 @@ __all__ = [
     "plan_sync",
 ]
 
-OVERRIDABLE_FIELDS = (
-    "grouping",
-    "name",
-    "description",
-    "approval_required",
-    "dryrun_default",
-    "field_order",
-    "has_sensitive_variables",
-    "hidden",
-    "read_only",
-    "soft_time_limit",
-    "time_limit",
-    "task_queues",
-)
 NON_OVERRIDABLE_FIELDS = (
     "module_name",
     "job_class_name",

@@ -7,6 +7,22 @@ from typing import Any
 
 from .errors import RegistrationError
 
+#: Meta attributes an admin may override on a Job record; each gets an ``<attr>_override`` flag.
+OVERRIDABLE_FIELDS = (
+    "grouping",
+    "name",
+    "description",
+    "approval_required",
+    "dryrun_default",
+    "field_order",
+    "has_sensitive_variables",
+    "hidden",
+    "read_only",
+    "soft_time_limit",
+    "time_limit",
+    "task_queues",
+)
+
 
 @dataclass(frozen=True)
 class JobOptions:

@@ -5,14 +5,9 @@ import uuid
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.jobs.options import OVERRIDABLE_FIELDS  # noqa: F401 (re-exported)
 from service.models.base import Base, Timestamps, UUIDPrimaryKey
 from service.models.repository import GitRepository
-
-#: Metadata an admin may override; each has an ``<attr>_override`` flag.
-OVERRIDABLE_FIELDS = (
-    "grouping", "name", "description", "approval_required", "dryrun_default", "field_order",
-    "has_sensitive_variables", "hidden", "read_only", "soft_time_limit", "time_limit", "task_queues",
-)
 
 SOURCES = ("git", "local", "system", "extensions")
 

@@ -22,7 +22,7 @@ from repos.git import (
 )
 from service.jobs.errors import ValidationError
 from tests.repos import gitfixtures
-from tests.repos.waiting import wait_until
+from tests.servers import wait_until
 
 LOCAL = GitSettings(timeout=30, allow_local=True)
 TOKEN = "ghp_S3cretTokenValue0123456789abcdefABCD"
