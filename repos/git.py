@@ -10,22 +10,27 @@ Every git call runs with prompts disabled, an allow-list of protocols, a timeout
 translated to ``repos.errors`` with git's stderr scrubbed of URL userinfo and known secrets.
 """
 
-import fcntl
 import os
 import re
-import shutil
-import stat
 import tarfile
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from git import GitCommandError, GitCommandNotFound, Repo
 
+from repos.checkouts import (
+    checkout_path,
+    collect_garbage,
+    materialise_version,
+    mirror_path,
+    remove_repository_files,
+    remove_tree,
+    repository_dir,
+    repository_lock,
+)
 from repos.credentials import (
     Credentials,
     credentials_environment,
@@ -33,9 +38,7 @@ from repos.credentials import (
     validate_credentials_reference,
 )
 from repos.errors import GitCommandFailed, RefNotFound, RemoteUnreachable, RepositoryError
-from repos.naming import is_slug_shaped
 from repos.remotes import scrub, validate_ref, validate_remote_url
-from service.jobs.errors import ValidationError
 
 __all__ = [
     "Credentials",
@@ -77,52 +80,6 @@ class GitSettings:
 
 
 DEFAULT_SETTINGS = GitSettings()
-
-
-def repository_dir(data_dir: str | os.PathLike, slug: str) -> Path:
-    """Return ``<data_dir>/repos/<slug>``, refusing slugs that could escape it."""
-    if not is_slug_shaped(slug):
-        raise ValidationError({"slug": [f"{slug!r} is not a valid repository slug."]})
-    return Path(data_dir) / "repos" / slug
-
-
-def mirror_path(data_dir: str | os.PathLike, slug: str) -> Path:
-    """Return where the bare mirror of repository ``slug`` lives."""
-    return repository_dir(data_dir, slug) / "mirror.git"
-
-
-def checkout_path(data_dir: str | os.PathLike, slug: str, sha: str) -> Path:
-    """Return where the read-only tree of commit ``sha`` lives."""
-    if not isinstance(sha, str) or not _FULL_SHA.fullmatch(sha):
-        raise ValidationError({"commit": [f"{sha!r} is not a full lowercase 40-hex commit sha."]})
-    return repository_dir(data_dir, slug) / sha
-
-
-_held_locks = threading.local()
-
-
-@contextmanager
-def repository_lock(data_dir: str | os.PathLike, slug: str) -> Iterator[None]:
-    """Hold an exclusive flock on the repository so git operations never overlap across processes.
-
-    Re-entrant within one thread, so a caller holding the lock may call ``fetch``.
-    """
-    directory = repository_dir(data_dir, slug)
-    directory.mkdir(parents=True, exist_ok=True)
-    # The pid is part of the key: a forked child inherits this thread's state but not the flock.
-    key = (os.getpid(), str(directory.resolve()))
-    held = _held_locks.__dict__.setdefault("paths", set())
-    if key in held:
-        yield
-        return
-    with open(directory / ".lock", "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        held.add(key)
-        try:
-            yield
-        finally:
-            held.discard(key)
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def fetch(
@@ -173,7 +130,6 @@ def ensure_checkout(
 ) -> Path:
     """Return the read-only tree of commit ``sha``, extracting it from the mirror the first time.
 
-    Safe when several processes race: each extracts beside the target and renames atomically.
     Raises RefNotFound if the mirror does not hold the commit (fetch first).
     """
     target = checkout_path(data_dir, slug, sha)
@@ -182,42 +138,9 @@ def ensure_checkout(
     mirror = mirror_path(data_dir, slug)
     if not mirror.is_dir():
         raise RefNotFound(f"Commit {sha} cannot be checked out: repository {slug!r} was never fetched.")
-    staging = Path(tempfile.mkdtemp(prefix=f".{sha[:12]}-", suffix=".tmp", dir=target.parent))
-    try:
-        _extract_commit(mirror, sha, staging, settings)
-        _make_read_only(staging)
-        try:
-            os.rename(staging, target)
-        except OSError:
-            if not target.is_dir():
-                raise
-    finally:
-        if staging.exists():
-            _remove_tree(staging)
-    return target
-
-
-def collect_garbage(data_dir: str | os.PathLike, slug: str, keep: set[str]) -> list[str]:
-    """Delete the checkouts whose sha is not in ``keep``; return the removed shas, sorted."""
-    directory = repository_dir(data_dir, slug)
-    if not directory.is_dir():
-        return []
-    removed = []
-    with repository_lock(data_dir, slug):
-        for entry in sorted(directory.iterdir()):
-            if _FULL_SHA.fullmatch(entry.name) and entry.name not in keep and entry.is_dir():
-                _remove_tree(entry)
-                removed.append(entry.name)
-    return removed
-
-
-def remove_repository_files(data_dir: str | os.PathLike, slug: str) -> None:
-    """Delete the mirror, every checkout and the lock file of repository ``slug``."""
-    directory = repository_dir(data_dir, slug)
-    if not directory.exists():
-        return
-    with repository_lock(data_dir, slug):
-        _remove_tree(directory)
+    return materialise_version(
+        data_dir, slug, sha, lambda staging: extract_commit(mirror, sha, staging, settings)
+    )
 
 
 def _base_environment(settings: GitSettings) -> dict[str, str]:
@@ -246,7 +169,7 @@ def _ensure_mirror(data_dir: str | os.PathLike, slug: str, settings: GitSettings
         os.rename(staging, mirror)
     finally:
         if staging.exists():
-            _remove_tree(staging)
+            remove_tree(staging)
     return mirror
 
 
@@ -269,7 +192,7 @@ def _resolve_commit(mirror: Path, ref: str, settings: GitSettings) -> str | None
     return None
 
 
-def _extract_commit(mirror: Path, sha: str, destination: Path, settings: GitSettings) -> None:
+def extract_commit(mirror: Path, sha: str, destination: Path, settings: GitSettings) -> None:
     with Repo(mirror) as repo:
         try:
             repo.git.cat_file("-e", f"{sha}^{{commit}}", **_local_options(settings))
@@ -293,25 +216,6 @@ def _safe_member(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo |
         return tarfile.data_filter(member, destination)
     except tarfile.FilterError:
         return None
-
-
-def _make_read_only(root: Path) -> None:
-    for directory, _subdirectories, files in os.walk(root, topdown=False):
-        for name in files:
-            path = os.path.join(directory, name)
-            if not os.path.islink(path):
-                os.chmod(path, stat.S_IMODE(os.lstat(path).st_mode) & ~0o222)
-        os.chmod(directory, 0o555)
-
-
-def _remove_tree(root: Path) -> None:
-    # Checkouts are read-only; deleting entries needs write permission on their directories.
-    if root.is_dir() and not root.is_symlink():
-        for directory, _subdirectories, _files in os.walk(root):
-            os.chmod(directory, 0o755)
-        shutil.rmtree(root)
-    elif root.exists() or root.is_symlink():
-        root.unlink()
 
 
 def _run(

@@ -16,17 +16,17 @@ import traceback
 import uuid
 from collections import Counter
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from repos import git as repo_git
-from repos.credentials import resolve_credentials
-from repos.errors import RefNotFound
+from repos.checkouts import materialise_version
 from service import runtime
 from service.dispatch import take_sensitive_input
 from service.local_jobs import LOCAL_NAMESPACE
 from service.models import Job, JobLogEntry, JobOutputFile, JobResult, Status, utcnow
+from service.repositories import open_backend
 from service.sandbox import ChildOutcome, JobProcessPool, RunRequest, load_class
 
 logger = logging.getLogger(__name__)
@@ -101,24 +101,13 @@ class RunRecorder:
 
 
 def _checkout_for(settings, job: Job, commit: str) -> str:
-    """Return the checkout of ``commit``, fetching it first if this machine lacks it."""
-    repository = job.repository
-    git_settings = repo_git.GitSettings(
-        timeout=settings.git_timeout_seconds, allow_local=settings.allow_local_repositories
-    )
-    slug = repository.slug
-    try:
-        return str(repo_git.ensure_checkout(settings.data_dir, slug, commit, settings=git_settings))
-    except RefNotFound:
-        repo_git.fetch(
-            settings.data_dir,
-            slug,
-            repository.remote_url,
-            repository.branch,
-            credentials=resolve_credentials(repository.credentials),
-            settings=git_settings,
+    """Return the checkout of ``commit``, materialising it first if this machine lacks it."""
+    backend = open_backend(job.repository, settings)
+    return str(
+        materialise_version(
+            settings.data_dir, job.repository.slug, commit, partial(backend.materialise, commit)
         )
-        return str(repo_git.ensure_checkout(settings.data_dir, slug, commit, settings=git_settings))
+    )
 
 
 def _uploaded_files(transient: dict) -> dict:

@@ -6,11 +6,11 @@ namespace and versioned by a hash of its files, so runs record the code they ran
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any
 
+from repos.backends import content_hash
 from repos.discover import discover
 from service.reconciliation import apply_discovery, describe_plan
 
@@ -19,12 +19,8 @@ logger = logging.getLogger(__name__)
 
 
 def content_version(root: str | Path) -> str:
-    """Return a 40-hex digest of every file under ``root/jobs`` (paths and contents)."""
-    digest = hashlib.sha1(usedforsecurity=False)
-    base = Path(root) / "jobs"
-    for path in sorted(p for p in base.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    """Return the 40-hex content hash of ``root/jobs``, the local jobs' version."""
+    return content_hash(Path(root) / "jobs")
 
 
 def refresh_local_jobs(current) -> dict[str, Any]:

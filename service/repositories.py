@@ -3,18 +3,40 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from repos import git as repo_git
-from repos.credentials import validate_credentials_reference
+from repos.backends import BackendContext, UnknownBackend, backend_class
+from repos.credentials import resolve_credentials, validate_credentials_reference
 from repos.naming import slugify, validate_slug
 from repos.remotes import validate_ref, validate_remote_url
 from service.errors import NotFound, ValidationError
+from service.jobs.backends import DataBackend
 from service.models import GitRepository, Job, JobButton, JobHook, ScheduledJob
 
 EDITABLE_FIELDS = ("name", "remote_url", "branch", "credentials", "webhook_secret", "provided_contents")
+
+
+def open_backend(repository: GitRepository, settings) -> DataBackend:
+    """Build the repository's data backend; raises UnknownBackend, ValidationError or
+    CredentialsUnavailable (all RepositoryError or ValidationError, never with a secret)."""
+    backend = backend_class(repository.backend)
+    if repository.backend == "git":
+        parameters = {"remote_url": repository.remote_url, "branch": repository.branch}
+    else:
+        parameters = dict(repository.backend_parameters or {})
+    context = BackendContext(
+        workdir=repo_git.repository_dir(settings.data_dir, repository.slug),
+        slug=repository.slug,
+        data_dir=Path(settings.data_dir),
+        allow_local=settings.allow_local_repositories,
+        timeout=settings.git_timeout_seconds,
+        credentials=resolve_credentials(repository.credentials),
+    )
+    return backend(parameters, context)
 
 
 def get_repository(session: Session, ref: str | uuid.UUID) -> GitRepository:
@@ -68,26 +90,34 @@ def add_repository(
     settings,
     *,
     name: str,
-    remote_url: str,
+    remote_url: str | None = None,
     branch: str = "main",
     credentials: str | None = None,
     webhook_secret: str | None = None,
     slug: str | None = None,
     provided_contents: list[str] | None = None,
+    backend: str = "git",
+    backend_parameters: dict | None = None,
 ) -> GitRepository:
-    """Register a repository (not yet synced); raises ValidationError naming each bad field."""
-    values = _validated(
-        session,
-        settings,
-        {
-            "name": name,
-            "remote_url": remote_url,
-            "branch": branch or "main",
-            "credentials": credentials or None,
-            "webhook_secret": webhook_secret or None,
-            "provided_contents": provided_contents or ["jobs"],
-        },
-    )
+    """Register a repository (not yet synced); raises ValidationError naming each bad field.
+
+    Git repositories take ``remote_url`` and ``branch``; other backends take their own
+    ``backend_parameters`` (validated by the backend) and show a description as the remote.
+    """
+    values = {
+        "name": name,
+        "credentials": credentials or None,
+        "webhook_secret": webhook_secret or None,
+        "provided_contents": provided_contents or ["jobs"],
+    }
+    if backend == "git":
+        values.update(remote_url=remote_url or "", branch=branch or "main")
+        values = _validated(session, settings, values)
+        parameters: dict = {}
+    else:
+        parameters = _backend_parameters(backend, backend_parameters)
+        values = _validated(session, settings, values)
+        values.update(remote_url=remote_url or f"{backend}:{next(iter(parameters.values()), '')}", branch="")
     slug = slug or slugify(values["name"])
     try:
         validate_slug(slug)
@@ -95,10 +125,19 @@ def add_repository(
         raise ValidationError({"slug": [m for msgs in exc.fields.values() for m in msgs]}) from None
     if session.scalar(select(GitRepository.id).where(GitRepository.slug == slug)):
         raise ValidationError({"slug": [f"A repository with slug {slug!r} already exists."]})
-    repository = GitRepository(slug=slug, **values)
+    repository = GitRepository(slug=slug, backend=backend, backend_parameters=parameters, **values)
     session.add(repository)
     session.flush()
     return repository
+
+
+def _backend_parameters(backend: str, parameters: dict | None) -> dict:
+    try:
+        return backend_class(backend).validate_parameters(parameters)
+    except UnknownBackend as exc:
+        raise ValidationError({"backend": [str(exc)]}) from None
+    except ValidationError as exc:
+        raise ValidationError({f"backend_parameters.{k}": v for k, v in exc.fields.items()}) from None
 
 
 def update_repository(session: Session, settings, repository: GitRepository, **changes) -> GitRepository:

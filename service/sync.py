@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
 
-from repos import git as repo_git
-from repos.credentials import resolve_credentials
+from repos.checkouts import collect_garbage, materialise_version, repository_dir
 from repos.discover import discover
 from repos.errors import RepositoryError
 from repos.reconcile import SyncPlan
 from service import runtime
-from service.errors import ServiceError
+from service.errors import ServiceError, ValidationError
 from service.jobs import JobRunner
 from service.models import GitRepository, Job, JobResult, Status, utcnow
 from service.reconciliation import apply_discovery, describe_plan
+from service.repositories import open_backend
 
 SYNC_STATUS_COMPLETED = "completed"
 SYNC_STATUS_PARTIAL = "partial"
@@ -51,12 +52,6 @@ def request_sync(repository: GitRepository, *, dryrun: bool = False, user=None) 
     return SyncRepository.enqueue_once(str(repository.id), instance=repository, user=user)
 
 
-def git_settings(settings) -> repo_git.GitSettings:
-    return repo_git.GitSettings(
-        timeout=settings.git_timeout_seconds, allow_local=settings.allow_local_repositories
-    )
-
-
 def _record_failure(db, repository_id: uuid.UUID, message: str) -> None:
     with db.session() as session:
         repository = session.get(GitRepository, repository_id)
@@ -83,18 +78,12 @@ def sync_repository(
             repository.branch,
             repository.current_head,
         )
-        credentials_ref = repository.credentials
     logger.info("Syncing %s (%s, branch %s)", slug, remote, branch)
     try:
-        head = repo_git.fetch(
-            settings.data_dir,
-            slug,
-            remote,
-            branch,
-            credentials=resolve_credentials(credentials_ref),
-            settings=git_settings(settings),
-        )
-    except RepositoryError as exc:
+        with db.session() as session:
+            backend = open_backend(session.get(GitRepository, repository_id), settings)
+        head = backend.latest_version()
+    except (RepositoryError, ValidationError) as exc:
         _record_failure(db, repository_id, str(exc))
         raise SyncFailed(f"Fetch failed: {exc}") from None
     summary: dict[str, Any] = {
@@ -112,7 +101,7 @@ def sync_repository(
             repository.sync_status = repository.sync_status or SYNC_STATUS_COMPLETED
         return {**summary, "changed": False}
     try:
-        checkout = repo_git.ensure_checkout(settings.data_dir, slug, head, settings=git_settings(settings))
+        checkout = materialise_version(settings.data_dir, slug, head, partial(backend.materialise, head))
         report = discover(slug, checkout, timeout=settings.discovery_timeout_seconds)
     except RepositoryError as exc:  # checkout failed, discovery timed out or crashed
         if not dryrun:
@@ -195,11 +184,11 @@ def _collect_garbage(current, repository_id: uuid.UUID, slug: str) -> list[str]:
         )
         repository = session.get(GitRepository, repository_id)
         keep.add(repository.current_head)
-    directory = repo_git.repository_dir(current.settings.data_dir, slug)
+    directory = repository_dir(current.settings.data_dir, slug)
     recent = sorted(
         (p for p in directory.iterdir() if p.is_dir() and len(p.name) == 40),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )[: current.settings.keep_checkouts]
     keep |= {p.name for p in recent}
-    return repo_git.collect_garbage(current.settings.data_dir, slug, keep)
+    return collect_garbage(current.settings.data_dir, slug, keep)

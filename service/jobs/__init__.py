@@ -4,6 +4,7 @@ NetBox-style ``JobRunner`` background jobs, the lifecycle driver and a test help
 Pure Python: nothing here imports the service, the database, the broker or git.
 """
 
+from .backends import BackendContext, DataBackend
 from .base import Job
 from .context import DEFAULT_MAX_FILE_BYTES
 from .errors import (
@@ -55,10 +56,12 @@ from .variables import (
 )
 
 __all__ = [
+    "BackendContext",
     "BooleanVar",
     "ChoiceVar",
     "DEFAULT_MAX_FILE_BYTES",
     "DEFAULT_PATTERNS",
+    "DataBackend",
     "DispatcherNotConfigured",
     "DryRunVar",
     "ExceptionInfo",
