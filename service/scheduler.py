@@ -1,26 +1,50 @@
 """The scheduler loop: each tick finds due work in the database and hands it to the broker.
 
-Safe to run several: every step claims rows with conditional updates, so two schedulers never
-send the same work twice. The scheduling issue adds schedules, approvals and recovery steps.
+Safe to run several: every step claims rows with conditional updates or unique inserts, so two
+schedulers never send the same work twice or fire a schedule's slot twice. Steps, in order:
+review schedules (disable those whose job cannot run), fire due schedules, send waiting runs
+that are due or whose message was lost, and end runs whose worker stopped beating.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from service.models import utcnow
 
 logger = logging.getLogger(__name__)
 
+#: The scheduler wakes at least this often, whatever ``scheduler_tick_seconds`` says.
+MAX_TICK_SECONDS = 1.0
+
+Step = Callable[[datetime], int]
+
+
+def default_steps(runtime) -> list[Step]:
+    """The built-in steps, bound to ``runtime``."""
+    from service import recovery, scheduling
+
+    steps = [
+        scheduling.review_schedules,
+        scheduling.fire_due_schedules,
+        recovery.send_waiting_runs,
+        recovery.fail_lost_runs,
+    ]
+    return [functools.update_wrapper(functools.partial(step, runtime), step) for step in steps]
+
 
 class Scheduler:
-    def __init__(self, runtime, *, clock: Callable[[], datetime] = utcnow):
+    def __init__(
+        self, runtime, *, clock: Callable[[], datetime] = utcnow, steps: Iterable[Step] | None = None
+    ):
         self.runtime = runtime
         self.clock = clock
-        self.steps: list[Callable[[datetime], int]] = []
+        self.steps: list[Step] = list(default_steps(runtime) if steps is None else steps)
 
     def tick(self) -> int:
         """Run every step once; return how many rows they acted on."""
@@ -33,9 +57,17 @@ class Scheduler:
                 logger.exception("scheduler step %s failed", getattr(step, "__name__", step))
         return done
 
+    def start(self) -> None:
+        """Make sure every system job has its periodic run waiting."""
+        from service.background import enqueue_system_jobs
+
+        enqueue_system_jobs()
+
     def run_forever(self, stop: threading.Event) -> None:
-        interval = self.runtime.settings.scheduler_tick_seconds
+        interval = min(self.runtime.settings.scheduler_tick_seconds, MAX_TICK_SECONDS)
         logger.info("scheduler started (tick %.2fs)", interval)
+        self.start()
         while not stop.is_set():
+            began = time.monotonic()
             self.tick()
-            stop.wait(interval)
+            stop.wait(max(0.0, interval - (time.monotonic() - began)))

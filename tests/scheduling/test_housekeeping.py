@@ -1,0 +1,60 @@
+"""Housekeeping deletes finished runs, their logs and files, older than the retention."""
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from service import execution
+from service.housekeeping import Housekeeping, purge_old_results
+from service.models import JobLogEntry, JobOutputFile, JobResult, ScheduledSlot, Status, utcnow
+from service.scheduler import Scheduler
+from tests.factories import make_job, make_result
+from tests.scheduling.conftest import new_schedule
+
+
+def count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_housekeeping_deletes_old_results_with_their_logs_and_files(runtime):
+    now = utcnow()
+    old = now - timedelta(days=91)
+    with runtime.db.session() as session:
+        job = make_job(session)
+        expired = make_result(session, job, status=Status.SUCCESS, created=old, completed=old)
+        session.add_all(
+            [
+                JobLogEntry(job_result_id=expired.id, message="old news"),
+                JobOutputFile(job_result_id=expired.id, name="report.txt", content=b"x", size=1),
+            ]
+        )
+        recent = make_result(session, job, status=Status.FAILURE, created=now, completed=now)
+        stuck = make_result(session, job, status=Status.PENDING, created=old)
+    counts = purge_old_results(runtime.db, 90, now=now)
+    assert counts["results"] == counts["logs"] == counts["files"] == 1
+    with runtime.db.session() as session:
+        remaining = set(session.scalars(select(JobResult.id)))
+        assert remaining == {recent.id, stuck.id}
+        assert count(session, JobLogEntry) == count(session, JobOutputFile) == 0
+
+
+def test_housekeeping_forgets_schedule_slots_older_than_the_retention(runtime, clock):
+    new_schedule(runtime, clock)
+    Scheduler(runtime, clock=clock).tick()
+    purge_old_results(runtime.db, 90, now=clock.now + timedelta(days=89))
+    with runtime.db.session() as session:
+        assert count(session, ScheduledSlot) == 1
+    purge_old_results(runtime.db, 90, now=clock.now + timedelta(days=91))
+    with runtime.db.session() as session:
+        assert count(session, ScheduledSlot) == 0
+
+
+def test_the_housekeeping_system_job_runs_on_the_configured_retention(runtime):
+    old = utcnow() - timedelta(days=runtime.settings.results_retention_days + 1)
+    with runtime.db.session() as session:
+        make_result(session, make_job(session), status=Status.SUCCESS, created=old, completed=old)
+    run = Housekeeping.enqueue()
+    execution.run_job_result(str(run.id))
+    with runtime.db.session() as session:
+        (done,) = session.scalars(select(JobResult))
+    assert done.id == run.id and done.status == Status.SUCCESS and done.result["results"] == 1
