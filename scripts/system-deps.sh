@@ -3,8 +3,9 @@
 #
 # Source this file, then call `ensure_system_packages`.
 
-# Browser tests are opt-in for now; to make them the default, change the 0 below to 1.
-JOBSYNC_TEST_BROWSER="${JOBSYNC_TEST_BROWSER:-0}"
+# Browser tests (tests/ui/test_browser.py) drive Debian's chromium with Playwright; they run by
+# default. JOBSYNC_TEST_BROWSER=0 skips installing chromium (the browser tests then fail).
+JOBSYNC_TEST_BROWSER="${JOBSYNC_TEST_BROWSER:-1}"
 
 APT_UPDATED=0
 

@@ -1,0 +1,124 @@
+"""Job results: the filtered list, one run's page with its log, the live feed it polls, cancelling."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from service.errors import Conflict, NotFound
+from service.models import LOG_LEVELS, GitRepository, JobOutputFile, JobResult, Status
+from service.runs import request_cancel
+from service.ui.base import bp, db, require, runtime
+from service.ui.formatting import duration, iso, pretty_json, status_class, when
+from service.ui.logview import level_counts, line_json, render_log
+from service.ui.paging import paginate
+from service.ui.queries import ResultFilters, log_lines, result_statement
+from service.worker_presence import queue_warning
+
+#: How often a page watching a run asks for news, in milliseconds (sent to the script).
+POLL_INTERVAL_MS = 700
+#: Most log lines one answer of the live feed carries; the page asks again at once for the rest.
+LIVE_BATCH = 2000
+
+
+@bp.get("/job-results/")
+def results_list():
+    filters = ResultFilters.from_args(request.args)
+    page = paginate(db(), result_statement(filters))
+    return render_template("results/list.html", page=page, filters=filters, statuses=Status.ALL)
+
+
+def get_result(session, result_id: uuid.UUID) -> JobResult:
+    result = session.get(JobResult, result_id)
+    if result is None:
+        raise NotFound(f"No job result {result_id}.")
+    return result
+
+
+def output_files(session, result_id: uuid.UUID) -> list[Any]:
+    """The run's files without their bytes."""
+    return session.execute(select(JobOutputFile.id, JobOutputFile.name, JobOutputFile.size)
+                           .where(JobOutputFile.job_result_id == result_id)
+                           .order_by(JobOutputFile.created)).all()
+
+
+def related_repository(session, result: JobResult) -> GitRepository | None:
+    """The repository a run's code came from, or that a sync run synced."""
+    if result.job is not None and result.job.repository is not None:
+        return result.job.repository
+    if result.object_type == GitRepository.__tablename__ and result.object_id:
+        try:
+            return session.get(GitRepository, uuid.UUID(result.object_id))
+        except ValueError:
+            return None
+    return None
+
+
+@bp.get("/job-results/<uuid:result_id>/")
+def result_detail(result_id: uuid.UUID):
+    session = db()
+    result = get_result(session, result_id)
+    lines = log_lines(session, result.id)
+    # Every line is sent; unticked levels are hidden by the stylesheet, so ticking one back needs no
+    # round trip, and the page still filters without JavaScript.
+    asked = [level for level in request.args.getlist("level") if level in LOG_LEVELS]
+    shown_levels = asked or list(LOG_LEVELS)
+    warning = queue_warning(runtime(), result.queue) if result.status == Status.PENDING else None
+    return render_template(
+        "results/detail.html", result=result, repository=related_repository(session, result),
+        log_html=render_log(lines), line_count=len(lines), counts=level_counts(lines), levels=LOG_LEVELS,
+        shown_levels=shown_levels, files=output_files(session, result.id), poll_ms=POLL_INTERVAL_MS,
+        queue_warning=warning)
+
+
+@bp.get("/job-results/<uuid:result_id>/live")
+def result_live(result_id: uuid.UUID):
+    """What changed since the page's last look: status, times, result and new log lines."""
+    session = db()
+    result = get_result(session, result_id)
+    try:
+        after = max(int(request.args.get("after", 0)), 0)
+    except ValueError:
+        after = 0
+    lines = log_lines(session, result.id, after=after, limit=LIVE_BATCH + 1)
+    more = len(lines) > LIVE_BATCH
+    lines = lines[:LIVE_BATCH]
+    files = [{"name": row.name, "size": row.size,
+              "url": url_for("ui.result_file", result_id=result.id, file_id=row.id)}
+             for row in output_files(session, result.id)] if result.is_final else []
+    return jsonify(
+        status=result.status, status_class=status_class(result.status), is_final=result.is_final,
+        started=when(result.started), completed=when(result.completed), started_iso=iso(result.started),
+        duration=duration(result.duration), cancel_requested=result.cancel_requested,
+        result=None if result.result is None else pretty_json(result.result),
+        error=result.error, traceback=result.traceback, files=files,
+        lines=[line_json(line) for line in lines], next=after + len(lines), more=more)
+
+
+@bp.post("/job-results/<uuid:result_id>/cancel")
+def result_cancel(result_id: uuid.UUID):
+    require("run_job")
+    session = db()
+    try:
+        request_cancel(session, get_result(session, result_id).id)
+    except Conflict as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    else:
+        session.commit()
+        flash("Cancellation requested.", "info")
+    return redirect(url_for("ui.result_detail", result_id=result_id), 303)
+
+
+@bp.get("/job-results/<uuid:result_id>/files/<uuid:file_id>")
+def result_file(result_id: uuid.UUID, file_id: uuid.UUID):
+    """Download an output file; always as an attachment, so a job's HTML never runs on our site."""
+    output = db().get(JobOutputFile, file_id)
+    if output is None or output.job_result_id != result_id:
+        raise NotFound(f"No output file {file_id}.")
+    safe_name = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in output.name) or "output"
+    return Response(output.content, mimetype="application/octet-stream",
+                    headers={"Content-Disposition": f'attachment; filename="{safe_name}"'})

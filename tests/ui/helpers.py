@@ -1,0 +1,59 @@
+"""Rows the UI tests look at: jobs with real variable schemas, runs, their logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.jobs import (
+    BooleanVar,
+    ChoiceVar,
+    FileVar,
+    IntegerVar,
+    JSONVar,
+    MultiChoiceVar,
+    MultiObjectVar,
+    StringVar,
+    TextVar,
+)
+from service.models import JobLogEntry
+from tests.factories import make_job
+
+
+def schema(**variables) -> list[dict[str, Any]]:
+    """The stored schema of ``variables``, as discovery records it."""
+    for name, variable in variables.items():
+        variable.name = name
+    return [variable.schema() for variable in variables.values()]
+
+
+def every_kind_schema() -> list[dict[str, Any]]:
+    return schema(
+        hostname=StringVar(max_length=10, description="The **device** host name", label="Host name"),
+        count=IntegerVar(min_value=1, max_value=5, default=3),
+        verbose=BooleanVar(default=True, description="Log more"),
+        site=ChoiceVar(choices=[("ams", "Amsterdam"), ("nyc", "New York")], default="nyc"),
+        roles=MultiChoiceVar(choices=[("edge", "Edge"), ("core", "Core")], required=False),
+        devices=MultiObjectVar(model="dcim.device", required=False),
+        notes=TextVar(required=False),
+        extra=JSONVar(required=False, default={"a": 1}),
+        config=FileVar(required=False),
+    )
+
+
+def make_form_job(session, **fields):
+    values = dict(
+        name="Every kind",
+        grouping="Showcase",
+        variables=every_kind_schema(),
+        field_order=["site", "hostname"],
+        description="Try **every** input.\n\nMore text.",
+    )
+    values.update(fields)
+    return make_job(session, "EveryKind", **values)
+
+
+def add_log(session, result, *entries: tuple[str, str, str]) -> None:
+    """Write ``(level, grouping, message)`` log entries for ``result``, in order."""
+    for level, grouping, message in entries:
+        session.add(JobLogEntry(job_result_id=result.id, level=level, grouping=grouping, message=message))
+    session.flush()

@@ -1,0 +1,179 @@
+"""A run's page, its live feed, cancelling, the results list and output files."""
+
+import re
+
+from service.models import GitRepository, JobLogEntry, JobOutputFile, JobResult, Status, utcnow
+from tests.factories import make_job, make_result
+from tests.ui.conftest import post
+from tests.ui.helpers import add_log
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def make_repository(session, remote="https://git.example.com/team/jobs.git"):
+    repository = GitRepository(name="Team jobs", slug="team", remote_url=remote, branch="main")
+    session.add(repository)
+    session.flush()
+    return repository
+
+
+def test_a_result_page_shows_the_run_its_output_and_its_log(runtime, alice, users):
+    with runtime.db.session() as session:
+        job = make_job(session, "Hello", name="Say hello", repository=make_repository(session), commit=SHA)
+        result = make_result(
+            session,
+            job,
+            status=Status.SUCCESS,
+            user_id=users["alice"],
+            queue="low",
+            input_data={"who": "world"},
+            result={"greeting": "Hello, world!"},
+            started=utcnow(),
+            completed=utcnow(),
+        )
+        add_log(
+            session,
+            result,
+            ("info", "run", "Starting"),
+            ("warning", "post_run", "Careful"),
+            ("success", "run", "Greeted **world**"),
+        )
+        session.add(JobOutputFile(job_result_id=result.id, name="report.csv", content=b"a,b\n", size=4))
+    page = alice.get(f"/job-results/{result.id}/").get_data(as_text=True)
+    assert 'id="status">SUCCESS<' in page and ">alice<" in page and "<dd>low</dd>" in page
+    assert f'<a class="mono" href="https://git.example.com/team/jobs/commit/{SHA}"' in page
+    assert ">0123456789<" in page
+    assert "&#34;who&#34;: &#34;world&#34;" in page and "Hello, world!" in page
+    assert "report.csv" in page and "4 bytes" in page
+    run_group, post_run_group = page.index('data-grouping="run"'), page.index('data-grouping="post_run"')
+    assert run_group < page.index("Starting") < page.index("Greeted") < post_run_group < page.index("Careful")
+    assert '<tr class="l-warning">' in page and '<span class="level level-warning">warning</span>' in page
+    assert "Greeted <strong>world</strong>" in page
+    assert 'data-final="true"' in page and "cancel-form" not in page
+
+
+def test_a_log_line_carrying_script_is_shown_as_text(runtime, alice):
+    with runtime.db.session() as session:
+        result = make_result(session, make_job(session, "Hello"), status=Status.SUCCESS)
+        add_log(session, result, ("info", "run", "<script>alert('x')</script> [x](javascript:alert(1))"))
+        session.execute(
+            JobResult.__table__.update()
+            .where(JobResult.id == result.id)
+            .values(result={"html": "<img src=x onerror=alert(1)>"})
+        )
+    page = alice.get(f"/job-results/{result.id}/").get_data(as_text=True)
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert 'href="javascript' not in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_a_log_line_names_its_object(runtime, alice):
+    with runtime.db.session() as session:
+        result = make_result(session, make_job(session, "Hello"))
+        session.add(
+            JobLogEntry(
+                job_result_id=result.id,
+                message="Touched",
+                object={"type": "dcim.device", "id": "7", "repr": "edge-1"},
+            )
+        )
+    page = alice.get(f"/job-results/{result.id}/").get_data(as_text=True)
+    assert '<span title="dcim.device 7">edge-1</span>' in page
+
+
+def test_the_level_filter_hides_unticked_levels(runtime, alice):
+    with runtime.db.session() as session:
+        result = make_result(session, make_job(session, "Hello"))
+        add_log(session, result, ("debug", "run", "noise"), ("error", "run", "broken"))
+    page = alice.get(f"/job-results/{result.id}/?level=error&level=warning").get_data(as_text=True)
+    log_classes = re.search(r'<div id="log" class="([^"]+)"', page).group(1).split()
+    assert {"hide-debug", "hide-info", "hide-success", "hide-failure"} <= set(log_classes)
+    assert "hide-error" not in log_classes and "hide-warning" not in log_classes
+    assert re.search(r'name="level" value="debug">', page) and 'value="error" checked' in page
+
+
+def test_sensitive_input_is_never_shown(runtime, alice):
+    with runtime.db.session() as session:
+        job = make_job(session, "Secret", has_sensitive_variables=True)
+        result = make_result(session, job, input_data=None)
+    assert "Sensitive input is never stored." in alice.get(f"/job-results/{result.id}/").get_data(
+        as_text=True
+    )
+
+
+def test_the_live_feed_sends_the_status_and_only_new_lines(runtime, alice):
+    with runtime.db.session() as session:
+        result = make_result(session, make_job(session, "Hello"), status=Status.STARTED, started=utcnow())
+        add_log(session, result, ("info", "run", "one"), ("info", "run", "**two**"))
+    first = alice.get(f"/job-results/{result.id}/live?after=0").get_json()
+    assert first["status"] == "STARTED" and first["is_final"] is False and first["next"] == 2
+    assert [line["message_html"] for line in first["lines"]] == ["one", "<strong>two</strong>"]
+    with runtime.db.session() as session:
+        add_log(session, session.get(JobResult, result.id), ("success", "run", "<b>three</b>"))
+        row = session.get(JobResult, result.id)
+        row.status, row.completed, row.result = Status.SUCCESS, utcnow(), {"ok": True}
+    second = alice.get(f"/job-results/{result.id}/live?after=2").get_json()
+    assert [line["message_html"] for line in second["lines"]] == ["&lt;b&gt;three&lt;/b&gt;"]
+    assert second["is_final"] is True and second["next"] == 3 and '"ok": true' in second["result"]
+
+
+def test_the_page_of_a_running_job_polls_and_offers_cancel(runtime, alice):
+    with runtime.db.session() as session:
+        result = make_result(session, make_job(session, "Hello"), status=Status.PENDING)
+    page = alice.get(f"/job-results/{result.id}/").get_data(as_text=True)
+    assert 'data-final="false"' in page and f'data-live-url="/job-results/{result.id}/live"' in page
+    assert 'id="cancel-form"' in page
+
+
+def test_cancelling_a_waiting_run_revokes_it(runtime, alice):
+    with runtime.db.session() as session:
+        result = make_result(session, make_job(session, "Hello"), status=Status.PENDING)
+    response = post(alice, f"/job-results/{result.id}/cancel")
+    assert response.status_code == 303
+    with runtime.db.session() as session:
+        assert session.get(JobResult, result.id).status == Status.REVOKED
+    again = post(alice, f"/job-results/{result.id}/cancel", follow_redirects=True)
+    assert "already finished" in again.get_data(as_text=True)
+
+
+def test_the_results_list_filters_by_status_job_and_user_and_pages(runtime, alice, users):
+    with runtime.db.session() as session:
+        hello, other = make_job(session, "Hello", name="Hello"), make_job(session, "Other", name="Other")
+        for _ in range(3):
+            make_result(session, hello, status=Status.SUCCESS, user_id=users["alice"])
+        make_result(session, other, status=Status.FAILURE, user_id=users["bob"])
+
+    def rows(query):
+        page = alice.get(f"/job-results/?{query}").get_data(as_text=True)
+        return re.findall(r'<a href="/job-results/[^"]+/">([^<]+)</a>', page), page
+
+    assert rows("status=FAILURE")[0] == ["Other"]
+    assert rows(f"job={hello.id}")[0] == ["Hello"] * 3
+    assert rows("user=bob")[0] == ["Other"]
+    names, page = rows("per_page=2&page=2")
+    assert len(names) == 2 and "3–4 of 4" in page and "page 2 of 2" in page and "per_page=2" in page
+
+
+def test_output_files_download_as_attachments(runtime, alice):
+    with runtime.db.session() as session:
+        result = make_result(session, make_job(session, "Hello"), status=Status.SUCCESS)
+        output = JobOutputFile(
+            job_result_id=result.id, name="<evil>.html", content=b"<script>x</script>", size=18
+        )
+        session.add(output)
+    response = alice.get(f"/job-results/{result.id}/files/{output.id}")
+    assert response.data == b"<script>x</script>" and response.mimetype == "application/octet-stream"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="_evil_.html"'
+
+
+def test_the_live_feed_sends_a_long_log_in_batches(runtime, alice, monkeypatch):
+    from service.ui.views import results
+
+    monkeypatch.setattr(results, "LIVE_BATCH", 2)
+    with runtime.db.session() as session:
+        result = make_result(session, make_job(session, "Hello"), status=Status.SUCCESS)
+        add_log(session, result, ("info", "run", "one"), ("info", "run", "two"), ("info", "run", "three"))
+    first = alice.get(f"/job-results/{result.id}/live?after=0").get_json()
+    assert [line["message_html"] for line in first["lines"]] == ["one", "two"] and first["more"] is True
+    second = alice.get(f"/job-results/{result.id}/live?after={first['next']}").get_json()
+    assert [line["message_html"] for line in second["lines"]] == ["three"] and second["more"] is False
