@@ -1,0 +1,154 @@
+"""``POST /api/extras/jobs/{id}/run/``: run a job now, with JSON or (for file inputs) a multipart form.
+
+Answers 201 ``{"scheduled_job": null, "job_result": {...}}`` as Nautobot does, or the scheduled
+job (and a null result) when the run is scheduled or waits for approval; a disabled or
+uninstalled job is a 405 with a message, bad input a 400 naming each field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app, request
+from marshmallow import fields, validate
+
+from service.api.base import Blueprint, db_session
+from service.api.results import JobResultSchema
+from service.api.schedules import ScheduledJobSchema
+from service.auth import current_principal
+from service.errors import ValidationError
+from service.jobs.variables.objects import UploadedFile
+from service.models import JobResult, ScheduledJob, User
+from service.runs import enqueue_job, get_job
+from service.scheduling import create_schedule, request_run
+from service.scheduling.schedules import effective_dryrun
+from service.worker_presence import queue_warning
+
+bp = Blueprint("job-runs", __name__, url_prefix="/api/extras/jobs", description="Run a job.")
+
+INTERVALS = ("immediately", "future", "hourly", "daily", "weekly", "custom", "crontab")
+#: Multipart form keys that steer the run; every other form key is job input (Nautobot's names).
+FORM_CONTROL_KEYS = {"_task_queue": "task_queue", "_job_queue": "job_queue", "_commit": "commit",
+                     "_dryrun": "dryrun", "_schedule_name": "name", "_schedule_start_time": "start_time",
+                     "_schedule_interval": "interval", "_schedule_crontab": "crontab",
+                     "_schedule_every_minutes": "every_minutes", "_schedule_time_zone": "time_zone"}
+SCHEDULE_KEYS = ("name", "start_time", "interval", "crontab", "every_minutes", "time_zone")
+
+
+class ScheduleSchema(ma.Schema):
+    """When to run: ``immediately`` (the default), or a schedule (Nautobot's ``custom`` takes a crontab)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    name = fields.String(validate=validate.Length(max=200))
+    start_time = fields.DateTime(allow_none=True, metadata={
+        "description": "Without a time zone: wall-clock time in time_zone."})
+    interval = fields.String(load_default="immediately", validate=validate.OneOf(INTERVALS))
+    crontab = fields.String(allow_none=True)
+    every_minutes = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10**6),
+                                   metadata={"description": "For a custom interval without a crontab."})
+    time_zone = fields.String(load_default="UTC")
+
+
+class JobRunInputSchema(ma.Schema):
+    """The JSON body; unknown keys are ignored (pynautobot sends ``job_id`` along)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    data = fields.Dict(keys=fields.String(), load_default=dict, allow_none=True)
+    commit = fields.Boolean(allow_none=True, metadata={"description": "Nautobot 1.x: false means a dry run."})
+    dryrun = fields.Boolean(allow_none=True)
+    task_queue = fields.String(allow_none=True)
+    job_queue = fields.String(allow_none=True, metadata={"description": "Alias of task_queue."})
+    schedule = fields.Nested(ScheduleSchema, allow_none=True)
+
+
+class JobRunResponseSchema(ma.Schema):
+    scheduled_job = fields.Nested(ScheduledJobSchema, allow_none=True)
+    job_result = fields.Nested(JobResultSchema, allow_none=True)
+    warning = fields.String(allow_none=True, metadata={
+        "description": "Set when no live worker serves the run's queue: it stays queued until one does."})
+
+
+MULTIPART_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": {
+    "type": "object", "additionalProperties": True,
+    "description": "Job input as form fields and file uploads, plus "
+                   + ", ".join(sorted(FORM_CONTROL_KEYS)) + " to steer the run.",
+    "properties": {key: {"type": "string"} for key in FORM_CONTROL_KEYS}}}}}}
+
+
+def multipart_input() -> dict[str, Any]:
+    """Read a multipart run request into the JSON body's shape, plus ``files``."""
+    form = request.form.to_dict()
+    controls = {FORM_CONTROL_KEYS[key]: form.pop(key) for key in list(form) if key in FORM_CONTROL_KEYS}
+    schedule = {key: controls.pop(key) for key in SCHEDULE_KEYS if key in controls}
+    body = JobRunInputSchema().load({**controls, "data": form, "schedule": schedule or None})
+    body["files"] = {name: UploadedFile(name=upload.filename or name, content=upload.read())
+                     for name, upload in request.files.items()}
+    return body
+
+
+def resolve_dryrun(body: dict[str, Any]) -> bool | None:
+    """``dryrun`` wins; else ``commit`` (Nautobot 1.x); else the job's default (None)."""
+    commit, dryrun = body.get("commit"), body.get("dryrun")
+    if commit is not None and dryrun is not None and commit == dryrun:
+        raise ValidationError({"commit": ["commit and dryrun contradict each other; send one of them."]})
+    if dryrun is not None:
+        return dryrun
+    return None if commit is None else not commit
+
+
+def resolve_queue(body: dict[str, Any]) -> str | None:
+    task_queue, job_queue = body.get("task_queue"), body.get("job_queue")
+    if task_queue and job_queue and task_queue != job_queue:
+        raise ValidationError({"task_queue": ["task_queue and job_queue are both given; send only one."]})
+    return task_queue or job_queue or None
+
+
+def schedule_definition(schedule: dict[str, Any]) -> dict[str, Any]:
+    """The schedule in ``create_schedule``'s terms (Nautobot's ``custom`` with a crontab is a crontab)."""
+    interval = schedule["interval"]
+    if interval == "custom" and schedule.get("crontab"):
+        interval = "crontab"
+    return {"name": schedule.get("name") or "", "interval_type": interval,
+            "start_time": schedule.get("start_time"), "crontab": schedule.get("crontab"),
+            "every_minutes": schedule.get("every_minutes"), "time_zone": schedule.get("time_zone") or "UTC"}
+
+
+def start_run(session, job, body: dict[str, Any], user: User) -> JobResult | ScheduledJob:
+    """Run now, schedule, or (for a job needing approval) wait for approval, as the body asks."""
+    data, files = body.get("data") or {}, body.get("files") or None
+    options = {"user": user, "queue": resolve_queue(body), "dryrun": resolve_dryrun(body),
+               "known_queues": current_app.extensions["jobsync"].settings.all_queues}
+    schedule = body.get("schedule") or {}
+    if schedule.get("interval", "immediately") != "immediately":
+        if files:
+            raise ValidationError({"schedule": ["A job given files cannot be scheduled: run it now."]})
+        return create_schedule(session, job, data=data, **options, **schedule_definition(schedule))
+    if not files:
+        return request_run(session, job, data, **options)
+    if job.approval_required and not effective_dryrun(job, options["dryrun"]):
+        raise ValidationError({"non_field_errors": ["A job given files cannot wait for approval."]})
+    return enqueue_job(session, job, data, files=files, **options)
+
+
+@bp.post("/<path:ref>/run/")
+@bp.arguments(JobRunInputSchema)
+@bp.doc(**MULTIPART_DOC)
+@bp.response(201, JobRunResponseSchema)
+@bp.alt_response(405, description="The job is disabled or not installed.")
+def run_job(body, ref):
+    """Run a job now, or on a schedule (needs run_job); a job needing approval waits for it."""
+    session = db_session()
+    job = get_job(session, ref)
+    if request.mimetype == "multipart/form-data":
+        body = multipart_input()
+    outcome = start_run(session, job, body, session.get(User, current_principal().user_id))
+    session.commit()
+    if isinstance(outcome, ScheduledJob):
+        return {"scheduled_job": outcome, "job_result": None, "warning": None}
+    warning = queue_warning(current_app.extensions["jobsync"], outcome.queue)
+    return {"scheduled_job": None, "job_result": outcome, "warning": warning}

@@ -1,0 +1,63 @@
+"""``/api/extras/job-logs/``: every run's log entries, filtered by run and level."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields, validate
+from sqlalchemy import select
+
+from service.api.base import Blueprint, db_session, get_or_404
+from service.api.fields import Computed, ModelSchema, ObjectUrl, Reference, multi, object_type
+from service.api.pagination import PageQuery, page_of, paginate
+from service.models import LOG_LEVELS, JobLogEntry
+
+bp = Blueprint("job-logs", __name__, url_prefix="/api/extras/job-logs", description="Job log entries.")
+
+
+class JobLogEntrySchema(ModelSchema):
+    object_type = object_type("JobLogEntry")
+    display = Computed(lambda entry: entry.created.isoformat())
+    url = ObjectUrl("JobLogEntry")
+    absolute_url = Computed(lambda entry: None, allow_none=True)
+    created = fields.DateTime(dump_only=True)
+    grouping = fields.String(dump_only=True)
+    log_level = fields.String(attribute="level", dump_only=True)
+    log_object = Computed(lambda entry: (entry.object or {}).get("repr"), allow_none=True)
+    message = fields.String(dump_only=True)
+    job_result = Reference("JobResult", attribute="job_result_id")
+
+
+class JobLogFilter(PageQuery):
+    job_result = multi(fields.UUID())
+    log_level = multi(fields.String(validate=validate.OneOf(LOG_LEVELS)))
+    grouping = multi(fields.String())
+    q = fields.String(metadata={"description": "Search the messages."})
+
+
+def filter_logs(args: dict[str, Any]):
+    statement = select(JobLogEntry).order_by(JobLogEntry.created, JobLogEntry.id)
+    if args.get("job_result"):
+        statement = statement.where(JobLogEntry.job_result_id.in_(args["job_result"]))
+    if args.get("log_level"):
+        statement = statement.where(JobLogEntry.level.in_(args["log_level"]))
+    if args.get("grouping"):
+        statement = statement.where(JobLogEntry.grouping.in_(args["grouping"]))
+    if args.get("q"):
+        statement = statement.where(JobLogEntry.message.icontains(args["q"], autoescape=True))
+    return statement
+
+
+@bp.get("/")
+@bp.arguments(JobLogFilter, location="query", as_kwargs=False)
+@bp.response(200, page_of(JobLogEntrySchema))
+def list_logs(args):
+    """List log entries, oldest first."""
+    return paginate(db_session(), filter_logs(args), args)
+
+
+@bp.get("/<uuid:entry_id>/")
+@bp.response(200, JobLogEntrySchema)
+def retrieve_log(entry_id):
+    """Show one log entry."""
+    return get_or_404(db_session(), JobLogEntry, entry_id)

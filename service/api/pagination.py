@@ -1,0 +1,71 @@
+"""Nautobot's limit/offset pagination: ``{count, next, previous, results}`` with absolute links."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+from urllib.parse import urlencode
+
+import marshmallow as ma
+from flask import request
+from marshmallow import fields, validate
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+
+
+class PageQuery(ma.Schema):
+    """Query parameters of every list; filters extend it. Unknown parameters are ignored."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    limit = fields.Integer(load_default=None, validate=validate.Range(min=0), metadata={
+        "description": f"Results per page (default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE}; 0 = most)."})
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**53),
+                            metadata={"description": "Index of the first result to return."})
+
+
+def page_limit(requested: int | None) -> int:
+    """The page size for a requested ``limit``: Nautobot reads 0 (and too much) as the maximum."""
+    if requested is None:
+        return DEFAULT_PAGE_SIZE
+    if requested == 0 or requested > MAX_PAGE_SIZE:
+        return MAX_PAGE_SIZE
+    return requested
+
+
+def page_link(limit: int, offset: int) -> str:
+    """This request's absolute URL with ``limit`` and ``offset`` replaced (offset 0 dropped)."""
+    params = [(key, value) for key, value in request.args.items(multi=True) if key not in ("limit", "offset")]
+    params.append(("limit", str(limit)))
+    if offset > 0:
+        params.append(("offset", str(offset)))
+    return f"{request.base_url}?{urlencode(params)}"
+
+
+def paginate(session: Session, statement: Select, args: dict[str, Any]) -> dict[str, Any]:
+    """Run ``statement`` for one page; ``args`` holds the parsed ``limit`` and ``offset``."""
+    limit, offset = page_limit(args.get("limit")), args.get("offset") or 0
+    count = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    rows = session.scalars(statement.limit(limit).offset(offset)).all()
+    return {
+        "count": count,
+        "next": page_link(limit, offset + limit) if offset + limit < count else None,
+        "previous": page_link(limit, max(offset - limit, 0)) if offset > 0 else None,
+        "results": rows,
+    }
+
+
+@functools.cache
+def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The paginated list schema for ``item_schema``."""
+    name = item_schema.__name__.removesuffix("Schema")
+    return ma.Schema.from_dict({
+        "count": fields.Integer(),
+        "next": fields.String(allow_none=True, metadata={"format": "uri"}),
+        "previous": fields.String(allow_none=True, metadata={"format": "uri"}),
+        "results": fields.List(fields.Nested(item_schema)),
+    }, name=f"Paginated{name}List")

@@ -1,0 +1,114 @@
+"""``POST /api/extras/jobs/{id}/run/``: JSON and multipart, Nautobot's answers and refusals."""
+
+import io
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from service.models import Job, JobResult, Status
+from tests.api.conftest import HELLO_VARIABLES
+from tests.factories import make_job
+
+
+@pytest.fixture
+def runner(make_caller):
+    return make_caller("run_job")
+
+
+def run(client, caller, job_ref, **kwargs):
+    return client.post(f"/api/extras/jobs/{job_ref}/run/", headers=caller.headers, **kwargs)
+
+
+def test_running_a_job_answers_201_with_nautobots_shape(client, runtime, runner, hello):
+    response = run(client, runner, hello, json={"data": {"who": "ada"}, "task_queue": "high"})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["scheduled_job"] is None
+    result = body["job_result"]
+    assert result["status"] == {"value": "PENDING", "label": "PENDING"}
+    assert result["job_model"]["id"] == str(hello) and result["user"]["display"] == runner.username
+    assert result["task_kwargs"] == {"who": "ada"} and result["queue"] == "high"
+    with runtime.db.session() as session:
+        assert session.get(JobResult, uuid.UUID(result["id"])).status == Status.PENDING
+
+
+def test_the_job_may_be_named_by_class_path_and_unknown_keys_are_ignored(client, runtime, runner, hello):
+    with runtime.db.session() as session:
+        class_path = session.get(Job, hello).class_path
+    response = run(client, runner, class_path, json={"job_id": str(hello), "data": {}})
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "dryrun"),
+    [({"commit": False}, True), ({"commit": True}, False), ({"dryrun": True}, True), ({}, False)],
+)
+def test_commit_false_or_dryrun_true_makes_a_dry_run(client, runner, hello, body, dryrun):
+    assert run(client, runner, hello, json=body).get_json()["job_result"]["dryrun"] is dryrun
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"), [({"enabled": False}, "not enabled"), ({"installed": False}, "not installed")]
+)
+def test_a_disabled_or_uninstalled_job_answers_405_with_a_message(client, runtime, runner, fields, reason):
+    with runtime.db.session() as session:
+        job_id = make_job(session, **fields).id
+    response = run(client, runner, job_id, json={})
+    assert response.status_code == 405 and reason in response.get_json()["detail"]
+    with runtime.db.session() as session:
+        assert session.scalars(select(JobResult)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"data": {"nobody": 1}}, "nobody"),
+        ({"data": {"who": "x" * 3, "extra": 1}}, "extra"),
+        ({"data": "text"}, "data"),
+        ({"task_queue": "nowhere"}, "task_queue"),
+        ({"commit": True, "dryrun": True}, "commit"),
+        ({"schedule": {"interval": "sometimes"}}, "schedule"),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field(client, runner, hello, body, field):
+    response = run(client, runner, hello, json=body)
+    assert response.status_code == 400 and field in response.get_json()
+
+
+def test_a_body_that_is_not_json_is_a_400(client, runner, hello):
+    response = run(client, runner, hello, data="{nope", content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_sensitive_input_is_neither_stored_nor_answered(client, runtime, runner):
+    with runtime.db.session() as session:
+        job_id = make_job(
+            session,
+            "Secretive",
+            has_sensitive_variables=True,
+            variables=[{"name": "password", "type": "StringVar", "required": True, "default": None}],
+        ).id
+    result = run(client, runner, job_id, json={"data": {"password": "hunter2"}}).get_json()["job_result"]
+    assert result["task_kwargs"] is None and "hunter2" not in str(result)
+    with runtime.db.session() as session:
+        assert session.get(JobResult, uuid.UUID(result["id"])).input_data is None
+
+
+def test_a_multipart_form_carries_fields_and_file_uploads(client, runtime, runner):
+    with runtime.db.session() as session:
+        job_id = make_job(
+            session, variables=[*HELLO_VARIABLES, {"name": "report", "type": "FileVar", "required": True}]
+        ).id
+    form = {"who": "grace", "_task_queue": "low", "report": (io.BytesIO(b"a,b\n1,2\n"), "report.csv")}
+    response = run(client, runner, job_id, data=form, content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+    result = response.get_json()["job_result"]
+    assert result["task_kwargs"] == {"who": "grace"} and result["queue"] == "low"
+
+
+def test_a_multipart_form_missing_a_required_file_names_it(client, runtime, runner):
+    with runtime.db.session() as session:
+        job_id = make_job(session, variables=[{"name": "report", "type": "FileVar", "required": True}]).id
+    response = run(client, runner, job_id, data={"_task_queue": "low"}, content_type="multipart/form-data")
+    assert response.status_code == 400 and "report" in response.get_json()

@@ -1,0 +1,114 @@
+"""``/api/extras/job-results/`` and ``/api/extras/job-logs/``: filters, logs, cancel, files."""
+
+import uuid
+
+import pytest
+
+from service.models import JobOutputFile, JobResult, Status, User
+from tests.api.conftest import add_log
+from tests.factories import make_job, make_result
+
+
+@pytest.fixture
+def history(runtime, reader):
+    """Two jobs; three runs (one per status) by two users; logs at two levels."""
+    with runtime.db.session() as session:
+        greet, other = make_job(session, "Hello", name="Greet"), make_job(session, "Hello", name="Other")
+        someone = session.get(User, reader.user_id)
+        done = make_result(session, greet, status=Status.SUCCESS, user=someone)
+        failed = make_result(session, greet, status=Status.FAILURE)
+        waiting = make_result(session, other, status=Status.PENDING)
+        add_log(session, done, "all fine")
+        add_log(session, done, "but odd", level="warning")
+        add_log(session, failed, "broke", level="failure")
+        session.add(JobOutputFile(job_result_id=done.id, name="report one.csv", content=b"a,b\n", size=4))
+        return {"greet": greet.id, "done": done.id, "failed": failed.id, "waiting": waiting.id}
+
+
+def result_ids(client, caller, query):
+    page = client.get(f"/api/extras/job-results/?{query}", headers=caller.headers).get_json()
+    return {uuid.UUID(item["id"]) for item in page["results"]}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("job_model=Greet", {"done", "failed"}),
+        ("job_model={greet}", {"done", "failed"}),
+        ("job_model_id={greet}", {"done", "failed"}),
+        ("status=SUCCESS&status=PENDING", {"done", "waiting"}),
+        ("user={username}", {"done"}),
+        ("", {"done", "failed", "waiting"}),
+    ],
+)
+def test_results_are_filtered_by_job_status_and_user(client, reader, history, query, expected):
+    query = query.format(greet=history["greet"], username=reader.username)
+    assert result_ids(client, reader, query) == {history[name] for name in expected}
+
+
+def test_an_unknown_status_filter_is_a_400_naming_status(client, reader):
+    response = client.get("/api/extras/job-results/?status=DONE", headers=reader.headers)
+    assert response.status_code == 400 and "status" in response.get_json()
+
+
+def test_a_result_shows_its_files_with_download_links(client, reader, history):
+    result = client.get(f"/api/extras/job-results/{history['done']}/", headers=reader.headers).get_json()
+    assert result["status"]["value"] == "SUCCESS" and result["job_model"]["display"] == "Greet"
+    [output] = result["files"]
+    assert output["name"] == "report one.csv" and output["size"] == 4
+    download = client.get(output["url"], headers=reader.headers)
+    assert download.status_code == 200 and download.data == b"a,b\n"
+    assert download.headers["Content-Type"] == "application/octet-stream"
+    assert "attachment" in download.headers["Content-Disposition"]
+
+
+def test_a_missing_file_or_result_is_a_404(client, reader, history):
+    assert (
+        client.get(
+            f"/api/extras/job-results/{history['done']}/files/nope.txt/", headers=reader.headers
+        ).status_code
+        == 404
+    )
+    assert client.get(f"/api/extras/job-results/{uuid.uuid4()}/", headers=reader.headers).status_code == 404
+
+
+def test_a_results_logs_are_a_plain_list_oldest_first(client, reader, history):
+    logs = client.get(f"/api/extras/job-results/{history['done']}/logs/", headers=reader.headers).get_json()
+    assert [entry["message"] for entry in logs] == ["all fine", "but odd"]
+    assert logs[1]["log_level"] == "warning" and logs[1]["object_type"] == "extras.joblogentry"
+    assert logs[0]["job_result"]["id"] == str(history["done"])
+
+
+@pytest.mark.parametrize(
+    ("query", "messages"),
+    [
+        ("job_result={done}", ["all fine", "but odd"]),
+        ("log_level=failure", ["broke"]),
+        ("log_level=warning&log_level=failure", ["but odd", "broke"]),
+        ("q=FINE", ["all fine"]),
+    ],
+)
+def test_job_logs_are_filtered_by_result_and_level(client, reader, history, query, messages):
+    page = client.get(
+        f"/api/extras/job-logs/?{query.format(done=history['done'])}", headers=reader.headers
+    ).get_json()
+    assert [entry["message"] for entry in page["results"]] == messages
+
+
+def test_an_unknown_log_level_is_a_400_naming_it(client, reader):
+    response = client.get("/api/extras/job-logs/?log_level=loud", headers=reader.headers)
+    assert response.status_code == 400 and "log_level" in response.get_json()
+
+
+def test_cancelling_a_waiting_run_revokes_it(client, runtime, make_caller, history):
+    runner = make_caller("run_job")
+    response = client.post(f"/api/extras/job-results/{history['waiting']}/cancel/", headers=runner.headers)
+    assert response.status_code == 200 and response.get_json()["status"]["value"] == "REVOKED"
+    with runtime.db.session() as session:
+        assert session.get(JobResult, history["waiting"]).status == Status.REVOKED
+
+
+def test_cancelling_a_finished_run_is_a_409(client, make_caller, history):
+    runner = make_caller("run_job")
+    response = client.post(f"/api/extras/job-results/{history['done']}/cancel/", headers=runner.headers)
+    assert response.status_code == 409
