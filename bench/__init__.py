@@ -1,0 +1,1 @@
+"""Benchmarks: run ``python bench/dispatch.py`` and ``python bench/sync.py`` (see bench/README.md)."""

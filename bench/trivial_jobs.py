@@ -1,0 +1,14 @@
+"""The job bench/dispatch.py runs: one log line and a result, nothing else."""
+
+from service.jobs import Job
+
+
+class Trivial(Job):
+    class Meta:
+        name = "Trivial"
+        description = "Log one line and return a result (dispatch benchmark)."
+        has_sensitive_variables = False
+
+    def run(self):
+        self.logger.info("trivial run")
+        return {"ok": True}
