@@ -37,7 +37,9 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             options["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            options.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+            # No pre-ping: a round trip per checkout costs more than the rare stale connection,
+            # which SQLAlchemy detects on use and replaces (the run's message is re-sent later).
+            options.update(pool_recycle=1800, pool_size=10, max_overflow=20)
         self.engine: Engine = create_engine(url, **options)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)

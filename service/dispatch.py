@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import event, update
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from service import runtime
@@ -55,7 +55,7 @@ def send_run(job_result_id: uuid.UUID, queue: str, sensitive_data: dict | None =
 
 
 def send_runs(items: Iterable[tuple[uuid.UUID, str, dict | None]]) -> None:
-    """Send run messages and note when they left, so lost ones can be found and re-sent."""
+    """Send run messages for committed rows (their ``enqueued`` time was stamped with them)."""
     current = runtime.current()
     items = list(items)
     if not items:
@@ -67,16 +67,17 @@ def send_runs(items: Iterable[tuple[uuid.UUID, str, dict | None]]) -> None:
         messages.append(current.actors[queue].message(str(job_result_id)))
     for message in messages:
         current.broker.enqueue(message)
-    with current.db.session() as session:
-        session.execute(
-            update(JobResult).where(JobResult.id.in_([i[0] for i in items])).values(enqueued=utcnow())
-        )
 
 
 def send_after_commit(
     session: Session, job_result_id: uuid.UUID, queue: str, sensitive_data: dict | None = None
 ) -> None:
     """Queue a run message to be sent when ``session`` commits (dropped on rollback)."""
+    # Stamp the send time in this transaction: no second commit, and the recovery step never
+    # mistakes a row whose message is about to leave for a lost one.
+    row = session.get(JobResult, job_result_id)
+    if row is not None:
+        row.enqueued = utcnow()
     pending = session.info.setdefault(_PENDING_KEY, [])
     if not pending and not event.contains(session, "after_commit", _flush_pending):
         event.listen(session, "after_commit", _flush_pending)

@@ -20,10 +20,12 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.orm import joinedload
 
 from repos.checkouts import materialise_version
 from service import runtime
 from service.dispatch import take_sensitive_input
+from service.extensions import EXTENSIONS_SOURCE, extension_module
 from service.local_jobs import LOCAL_NAMESPACE
 from service.models import Job, JobLogEntry, JobOutputFile, JobResult, Status, utcnow
 from service.repositories import open_backend
@@ -39,27 +41,50 @@ def worker_id() -> str:
     return f"{WORKER_ID}:{threading.get_ident()}"
 
 
+def _claim_statement(job_result_id: uuid.UUID, now: datetime):
+    return (
+        update(JobResult)
+        .where(
+            JobResult.id == job_result_id,
+            JobResult.status == Status.PENDING,
+            JobResult.cancel_requested.is_(False),
+            (JobResult.scheduled_at.is_(None)) | (JobResult.scheduled_at <= now),
+        )
+        .values(
+            status=Status.STARTED,
+            started=now,
+            heartbeat=now,
+            worker_id=worker_id(),
+            attempts=JobResult.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 def claim(db, job_result_id: uuid.UUID, *, now: datetime | None = None) -> bool:
     """Atomically move a due, uncancelled PENDING result to STARTED; False if someone else did."""
-    now = now or utcnow()
     with db.session() as session:
-        claimed = session.execute(
-            update(JobResult)
-            .where(
-                JobResult.id == job_result_id,
-                JobResult.status == Status.PENDING,
-                JobResult.cancel_requested.is_(False),
-                (JobResult.scheduled_at.is_(None)) | (JobResult.scheduled_at <= now),
-            )
-            .values(
-                status=Status.STARTED,
-                started=now,
-                heartbeat=now,
-                worker_id=worker_id(),
-                attempts=JobResult.attempts + 1,
-            )
-        ).rowcount
-    return claimed == 1
+        return session.execute(_claim_statement(job_result_id, now or utcnow())).rowcount == 1
+
+
+def claim_and_load(db, job_result_id: uuid.UUID, *, now: datetime | None = None) -> JobResult | None:
+    """Claim the run and load everything running it needs, in one transaction; None if not ours."""
+    with db.session() as session:
+        if session.execute(_claim_statement(job_result_id, now or utcnow())).rowcount != 1:
+            return None
+        return session.scalars(
+            select(JobResult)
+            .where(JobResult.id == job_result_id)
+            .options(joinedload(JobResult.job).joinedload(Job.repository), joinedload(JobResult.user))
+        ).one()
+
+
+def _may_have_transient_input(result: JobResult) -> bool:
+    """Only sensitive jobs and jobs taking files stash input beside the broker (see runs.py)."""
+    job = result.job
+    return job is not None and (
+        job.has_sensitive_variables or any(v.get("type") == "FileVar" for v in job.variables or [])
+    )
 
 
 class RunRecorder:
@@ -82,21 +107,30 @@ class RunRecorder:
                 JobOutputFile(job_result_id=self.job_result_id, name=name, content=content, size=len(content))
             )
 
+    def take_pending(self) -> list[dict]:
+        rows, self.pending = self.pending, []
+        return rows
+
     def flush(self) -> None:
-        if self.pending:
-            rows, self.pending = self.pending, []
+        rows = self.take_pending()
+        if rows:
             with self.db.session() as session:
                 session.execute(insert(JobLogEntry), rows)
 
     def heartbeat(self) -> bool:
-        """Record that the run is alive; return True if it has been asked to stop."""
-        self.flush()
+        """Record that the run is alive (with its new log lines); return True if asked to stop."""
+        rows = self.take_pending()
         with self.db.session() as session:
-            session.execute(
-                update(JobResult).where(JobResult.id == self.job_result_id).values(heartbeat=utcnow())
-            )
+            if rows:
+                session.execute(insert(JobLogEntry), rows)
             return bool(
-                session.scalar(select(JobResult.cancel_requested).where(JobResult.id == self.job_result_id))
+                session.scalar(
+                    update(JobResult)
+                    .where(JobResult.id == self.job_result_id)
+                    .values(heartbeat=utcnow())
+                    .returning(JobResult.cancel_requested)
+                    .execution_options(synchronize_session=False)
+                )
             )
 
 
@@ -124,6 +158,7 @@ def build_request(settings, result: JobResult, transient: dict) -> RunRequest:
     if job is None:
         raise RuntimeError("its job record was deleted")
     namespace = checkout = None
+    module_name = job.module_name
     if job.source == "git":
         if job.repository is None or not result.commit:
             raise RuntimeError("its repository was removed")
@@ -132,10 +167,12 @@ def build_request(settings, result: JobResult, transient: dict) -> RunRequest:
         if not settings.jobs_root:
             raise RuntimeError("jobs_root is not configured on this worker")
         namespace, checkout = LOCAL_NAMESPACE, settings.jobs_root
+    elif job.source == EXTENSIONS_SOURCE:
+        module_name = extension_module(job.module_name)  # "<name>.jobs" -> "<package>.jobs"
     user = {"id": str(result.user.id), "username": result.user.username} if result.user else None
     return RunRequest(
         job_result_id=str(result.id),
-        module_name=job.module_name,
+        module_name=module_name,
         class_name=job.job_class_name,
         data=transient.get("data") or dict(result.input_data or {}),
         files=_uploaded_files(transient),
@@ -154,20 +191,18 @@ def run_job_result(job_result_id: str) -> None:
     """Run one JobResult if it is still PENDING; record the outcome whatever happens."""
     current = runtime.current()
     result_id = uuid.UUID(str(job_result_id))
-    if not claim(current.db, result_id):
+    result = claim_and_load(current.db, result_id)
+    if result is None:
         return
-    transient = take_sensitive_input(result_id) or {}
     _heartbeat.ensure_running(current)
     recorder = RunRecorder(current.db, result_id)
-    try:
-        with current.db.session() as session:
-            result = session.get(JobResult, result_id)
-            if result.runner:
-                outcome = _run_runner(current, result, recorder)
-            else:
-                request = build_request(current.settings, result, transient)
-                time_limit = result.job.time_limit
-                outcome = _run_isolated(current.settings, request, recorder, time_limit)
+    try:  # no session is held while the job runs: its rows were loaded by the claim
+        if result.runner:
+            outcome = _run_runner(current, result, recorder)
+        else:
+            transient = (take_sensitive_input(result_id) if _may_have_transient_input(result) else None) or {}
+            request = build_request(current.settings, result, transient)
+            outcome = _run_isolated(current.settings, request, recorder, result.job.time_limit)
     except Exception as exc:  # our failure to start the run must still end the run, never hang it
         logger.exception("run %s could not be started", result_id)
         outcome = ChildOutcome(
@@ -195,7 +230,8 @@ class _ProcessHeartbeat:
 
     def _beat(self, current) -> None:
         prefix = f"{WORKER_ID}:%"
-        while self._runtime is current:  # a reconfigured process starts a new thread
+        # Stop once this process is reconfigured or shut down: a new runtime starts its own thread.
+        while self._runtime is current and runtime._current is current:
             time.sleep(current.settings.heartbeat_seconds)
             try:
                 with current.db.session() as session:
@@ -322,7 +358,7 @@ def finish(db, job_result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRec
     a run cancelled or declared lost meanwhile keeps that ending."""
     from service.background import after_finish
 
-    recorder.flush()
+    rows = recorder.take_pending()
     counts = dict(recorder.counts) or dict(outcome.log_counts or {})
     values = dict(
         status=outcome.status,
@@ -336,12 +372,18 @@ def finish(db, job_result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRec
         update(JobResult)
         .where(JobResult.id == job_result_id, JobResult.status == Status.STARTED)
         .values(**values)
+        .execution_options(synchronize_session=False)
     )
-    try:
+    try:  # the last log lines and the outcome in one transaction
         with db.session() as session:
-            if session.execute(store).rowcount:
+            if rows:
+                session.execute(insert(JobLogEntry), rows)
+            stored = session.execute(store.returning(JobResult.interval)).first()
+            if stored is not None and stored.interval:  # only periodic runs have anything to follow
                 after_finish(session, job_result_id)
     except Exception:  # never lose the outcome because its follow-up failed
         logger.exception("run %s: could not schedule what follows it", job_result_id)
         with db.session() as session:
+            if rows:
+                session.execute(insert(JobLogEntry), rows)
             session.execute(store)
