@@ -101,9 +101,10 @@ print_summary() {
 step "system packages"
 ensure_system_packages
 
-step "python environment (.venv, pip install -e '.[test]')"
+step "python environment (.venv, pip install -e '.[test]' and the sample extension)"
 [[ -x .venv/bin/python ]] || quietly python3 -m venv .venv
 quietly .venv/bin/python -m pip install --disable-pip-version-check -q -e '.[test]'
+quietly .venv/bin/python -m pip install --disable-pip-version-check -q -e examples/acme_extension  # tests/extensions
 
 run_lint
 

@@ -18,8 +18,61 @@ def create_app(overrides: dict[str, Any] | None = None, *, runtime=None) -> Flas
     app.extensions["jobsync"] = runtime
 
     from service import health
+    from service.api import (
+        buttons,
+        docs,
+        events,
+        hooks,
+        job_button_run,
+        job_runs,
+        jobs,
+        logs,
+        repositories,
+        results,
+        root,
+        schedules,
+        users,
+    )
+    from service.api.base import init_api
     from service.api.errors import register_errors
+    from service.auth import Policy, enforce_policies
 
+    api = init_api(app)
     register_errors(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(docs.bp)
+    # Every API blueprint needs a caller (token or session); writes, and some reads, a permission.
+    policies = {
+        root.bp: Policy(),
+        jobs.bp: Policy(write="change_job"),
+        job_runs.bp: Policy(write="run_job"),
+        results.bp: Policy(write="run_job"),
+        logs.bp: Policy(),
+        hooks.bp: Policy(write="change_job"),
+        buttons.bp: Policy(write="change_job"),
+        job_button_run.bp: Policy(write="run_job"),
+        users.tokens_bp: Policy(),  # your own tokens; other users' need admin (checked per token)
+        users.users_bp: Policy(read="admin", write="admin"),
+        events.deliveries_bp: Policy(),
+        events.changes_bp: Policy(),
+        repositories.bp: Policy(write="sync_repository"),
+        schedules.bp: Policy(write="run_job"),
+        schedules.approvals_bp: Policy(write="approve_job"),
+    }
+    for blueprint in policies:
+        api.register_blueprint(blueprint)
+    enforce_policies(app, {blueprint.name: policy for blueprint, policy in policies.items()})
+
+    from service import ui
+
+    app.register_blueprint(ui.bp)  # session login and CSRF checks of its own (service.ui.base)
+    # Webhook receivers authenticate each sender themselves (signatures, or a token for events).
+    from webhooks import events as event_webhooks
+    from webhooks import git as git_webhooks
+
+    app.register_blueprint(git_webhooks.bp)
+    app.register_blueprint(event_webhooks.bp)
+    from service.extensions import ready_extensions
+
+    ready_extensions(runtime)  # once per process, now the app is built
     return app

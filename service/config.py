@@ -62,6 +62,10 @@ class SettingsSchema(Schema):
     keep_checkouts = fields.Integer(required=True, validate=validate.Range(min=1))
     jobs_root = fields.String(allow_none=True, required=True)
     webhook_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1024))
+    webhook_coalesce_seconds = fields.Float(required=True, validate=validate.Range(min=0, max=3600))
+    events_secret = fields.String(allow_none=True, required=True, validate=validate.Regexp(
+        r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$", error="must be env:NAME or file:/absolute/path"))
+    hook_loop_users = fields.List(fields.String(validate=validate.Length(min=1)), required=True)
     output_file_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1))
     results_retention_days = fields.Integer(required=True, validate=validate.Range(min=1))
     allow_superuser_self_approval = fields.Boolean(required=True)
@@ -81,6 +85,8 @@ class Settings:
     queues: tuple[str, ...]
     extensions: tuple[str, ...]
     extension_settings: dict
+    # "<name>.<queue>" of every loaded extension, filled in by runtime.configure (not a config key)
+    extension_queues: tuple[str, ...] = dataclasses.field(default=(), kw_only=True)
     isolation: str
     worker_threads: int
     heartbeat_seconds: float
@@ -92,6 +98,9 @@ class Settings:
     keep_checkouts: int
     jobs_root: str | None
     webhook_max_bytes: int
+    webhook_coalesce_seconds: float  # pushes start a repository's syncs at most once per this long
+    events_secret: str | None  # a reference (env:NAME, file:/path) to the /webhooks/events HMAC secret
+    hook_loop_users: tuple[str, ...]  # accounts hook jobs write back with: their changes fire no hooks
     output_file_max_bytes: int
     results_retention_days: int
     allow_superuser_self_approval: bool
@@ -109,8 +118,9 @@ class Settings:
 
     @property
     def all_queues(self) -> tuple[str, ...]:
-        """Built-in queues in priority order, then custom ones in the order configured."""
-        return BUILTIN_QUEUES + tuple(q for q in self.queues if q not in BUILTIN_QUEUES)
+        """Built-in queues in priority order, then custom ones in the order configured, then extensions'."""
+        custom = tuple(q for q in self.queues if q not in BUILTIN_QUEUES)
+        return BUILTIN_QUEUES + custom + tuple(q for q in self.extension_queues if q not in custom)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -169,6 +179,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
         raise ConfigError(f"config key {key!r}: {message}", key=key) from None
     data["queues"] = tuple(data["queues"])
     data["extensions"] = tuple(data["extensions"])
+    data["hook_loop_users"] = tuple(data["hook_loop_users"])
     data["sanitiser_patterns"] = tuple(tuple(pair) for pair in data["sanitiser_patterns"])
     return Settings(**data)
 

@@ -26,9 +26,22 @@ def check_backends(runtime) -> dict[str, str]:
     return checks
 
 
+def worker_detail(runtime) -> dict[str, int] | None:
+    """Live workers per queue, for information only: a queue nobody serves does not make us unready."""
+    from service.errors import BrokerUnavailable
+    from service.worker_presence import workers_by_queue
+
+    try:
+        return workers_by_queue(runtime)
+    except BrokerUnavailable:  # its check already says so
+        return None
+
+
 @bp.get("/readyz")
 def readyz():
-    checks = check_backends(current_app.extensions["jobsync"])
+    runtime = current_app.extensions["jobsync"]
+    checks = check_backends(runtime)
     down = sorted(name for name, state in checks.items() if state != "ok")
     body = {"status": "unavailable" if down else "ok", "checks": checks, "down": down}
+    body["workers"] = None if down else worker_detail(runtime)
     return jsonify(body), 503 if down else 200

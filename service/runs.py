@@ -64,12 +64,14 @@ def enqueue_job(
     object_id: str | None = None,
     ignore_singleton_lock: bool = False,
     internal_data: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> JobResult:
     """Create a PENDING run of ``job`` and send it once ``session`` commits.
 
     ``internal_data`` is input the service fills in itself (a job hook's ``change``, a job button's
     ``object``): the stored schema lists user variables only, so it is not checked against it; the
-    worker validates it with the job class's own internal variables.
+    worker validates it with the job class's own internal variables. ``flush=False`` leaves the
+    INSERT to the session's next flush, so a fan-out (job hooks) writes all its runs in one statement.
 
     Raises JobNotRunnable (disabled or uninstalled: no row is written), ValidationError naming
     each bad field, or Conflict for a singleton job that is already waiting or running.
@@ -93,6 +95,7 @@ def enqueue_job(
     sensitive = job.has_sensitive_variables
     transient = _transient_input(data if sensitive else None, files)
     result = JobResult(
+        id=uuid.uuid4(),
         job=job,
         name=job.name,
         class_path=job.class_path,
@@ -107,7 +110,8 @@ def enqueue_job(
         created=utcnow(),
     )
     session.add(result)
-    session.flush()
+    if flush:
+        session.flush()
     # Sensitive input and uploaded files never touch the database (see service.dispatch).
     send_after_commit(session, result.id, queue, sensitive_data=transient)
     return result

@@ -23,6 +23,7 @@ class Runtime:
     db: Database
     broker: Broker
     actors: dict[str, Any] = dataclasses.field(default_factory=dict)
+    extensions: Any = None  # service.extensions.LoadedExtensions
 
     def close(self) -> None:
         self.broker.close()
@@ -37,14 +38,22 @@ def configure(settings: Settings | None = None, **overrides: Any) -> Runtime:
     """Build the runtime for ``settings`` (or the loaded configuration) and make it current."""
     global _current
     settings = settings or load_settings(overrides or None)
+    from service.extensions import load_extensions
+
+    extensions = load_extensions(settings)  # raises ConfigError naming a broken extension
+    settings = settings.replace(extension_queues=extensions.queues)  # all_queues now includes them
     with _lock:
         if _current is not None:
             _current.close()
         _current = Runtime(settings=settings, db=Database(settings.sqlalchemy_url),
-                           broker=build_broker(settings))
+                           broker=build_broker(settings), extensions=extensions)
         from service import worker  # actors bind to the broker just built
 
         _current.actors = worker.declare_actors(_current.broker, settings.all_queues)
+        from service.background import DatabaseDispatcher
+        from service.jobs.runner import set_dispatcher
+
+        set_dispatcher(DatabaseDispatcher())  # JobRunner.enqueue writes JobResults from now on
     return _current
 
 

@@ -39,15 +39,22 @@ def declare_actors(broker: Broker, queues: tuple[str, ...]) -> dict[str, dramati
 
 
 def serve(runtime, queues: tuple[str, ...], *, threads: int | None = None, stop=None) -> None:
-    """Consume ``queues`` with a Dramatiq worker until ``stop`` is set."""
+    """Consume ``queues`` with a Dramatiq worker until ``stop`` is set, making sure every system
+    job has its periodic run waiting."""
     import threading
+
+    from service.background import enqueue_system_jobs
+    from service.worker_presence import PresencePublisher
 
     stop = stop or threading.Event()
     worker = dramatiq.Worker(runtime.broker, queues=set(queues),
                              worker_threads=threads or runtime.settings.worker_threads,
                              worker_timeout=1000)
     worker.start()
+    presence = PresencePublisher(runtime, tuple(queues)).start()  # tells everyone which queues we serve
     try:
+        enqueue_system_jobs()
         stop.wait()
     finally:
+        presence.stop()
         worker.stop()

@@ -1,21 +1,27 @@
 """Map jobsync's exceptions to JSON responses, in one place for the whole app.
 
 Body: ``{"error": {"code", "message", "fields"}}``, plus the fields at the top level for
-validation errors (``{field: [messages]}``), the shape Nautobot clients read.
+validation errors (``{field: [messages]}``, the shape Nautobot clients read) or, for any other
+error, ``detail`` (Django REST framework's key).
 """
 
 from flask import Flask, jsonify
+from marshmallow import ValidationError as SchemaError
 from werkzeug.exceptions import HTTPException
 
-from service.errors import JobsyncError, ServiceError, ValidationError
+from service.errors import AuthenticationFailed, JobsyncError, ServiceError, ValidationError
 
 STATUS_BY_CODE = {"invalid": 400, "registration": 400}
+#: Where a whole body (not one field) is refused, as Django REST framework names it.
+NON_FIELD_ERRORS = "non_field_errors"
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     body = {"error": {"code": code, "message": message, "fields": fields or {}}}
     if fields:
         body.update(fields)
+    else:
+        body["detail"] = message
     return body
 
 
@@ -27,20 +33,43 @@ def status_for(exc: JobsyncError) -> int:
     return getattr(exc, "status", None) or STATUS_BY_CODE.get(exc.code, 400)
 
 
+def field_messages(messages) -> dict:
+    """marshmallow's messages as ``{field: [messages]}``; whole-body ones under ``non_field_errors``."""
+    if not isinstance(messages, dict):
+        messages = {"_schema": messages if isinstance(messages, list) else [messages]}
+    fields = {key: value for key, value in messages.items() if key != "_schema"}
+    if "_schema" in messages:
+        fields[NON_FIELD_ERRORS] = [str(message) for message in messages["_schema"]]
+    return fields
+
+
+def location_messages(messages: dict) -> dict:
+    """Flatten webargs' ``{location: messages}`` (json, query, ...) into one ``{field: [messages]}``."""
+    fields: dict = {}
+    for location in messages.values():
+        fields.update(field_messages(location))
+    return fields
+
+
 def register_errors(app: Flask) -> None:
     @app.errorhandler(JobsyncError)
     def handle_jobsync_error(exc: JobsyncError):
         fields = exc.fields if isinstance(exc, ValidationError) else None
-        return jsonify(error_body(exc.code, str(exc), fields)), status_for(exc)
+        headers = {"WWW-Authenticate": "Token"} if isinstance(exc, AuthenticationFailed) else {}
+        return jsonify(error_body(exc.code, str(exc), fields)), status_for(exc), headers
+
+    @app.errorhandler(SchemaError)
+    def handle_schema_error(exc: SchemaError):
+        body = error_body("invalid", "Invalid input.", field_messages(exc.normalized_messages()))
+        return jsonify(body), 400
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):
         fields = None
         data = getattr(exc, "data", None)  # webargs/flask-smorest attach field messages here
         if isinstance(data, dict) and "messages" in data:
-            fields = {}
-            for location_messages in data["messages"].values():
-                fields.update(location_messages if isinstance(location_messages, dict) else {})
+            fields = location_messages(data["messages"])
         code = exc.name.lower().replace(" ", "_")
-        response = jsonify(error_body(code, exc.description or exc.name, fields))
+        message = "Invalid input." if fields else exc.description or exc.name
+        response = jsonify(error_body(code, message, fields))
         return response, exc.code or 500

@@ -54,9 +54,9 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from service.cli import repos, server, users
+    from service.cli import extensions, jobs, repos, runs, server, users
 
-    for module in (repos, server, users):
+    for module in (extensions, jobs, repos, runs, server, users):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -38,8 +38,10 @@ def db_upgrade(state) -> None:
 @click.option("--threads", type=int, default=None, help="Worker threads (default: worker_threads).")
 @click.pass_obj
 def worker_command(state, queues: tuple[str, ...], threads: int | None) -> None:
-    """Run a Dramatiq worker for QUEUES (default: every configured queue)."""
+    """Run a Dramatiq worker for QUEUES (default: every queue, extensions' included)."""
     from service import worker
+    from service.extension_jobs import refresh_extension_jobs
+    from service.extensions import ready_extensions
     from service.local_jobs import refresh_local_jobs
 
     runtime = state.runtime()
@@ -48,6 +50,8 @@ def worker_command(state, queues: tuple[str, ...], threads: int | None) -> None:
     if unknown:
         raise click.BadParameter(f"unknown queue(s): {', '.join(unknown)}", param_hint="QUEUES")
     refresh_local_jobs(runtime)
+    refresh_extension_jobs(runtime)
+    ready_extensions(runtime)
     stop = _wait_for_stop_signal()
     worker.serve(runtime, queues or runtime.settings.all_queues, threads=threads, stop=stop)
 
@@ -56,10 +60,12 @@ def worker_command(state, queues: tuple[str, ...], threads: int | None) -> None:
 @click.pass_obj
 def scheduler_command(state) -> None:
     """Run the scheduler: enqueue due work, re-send lost messages, fail dead runs."""
+    from service.extensions import ready_extensions
     from service.scheduler import Scheduler
 
     runtime = state.runtime()
     _logging(runtime.settings)
+    ready_extensions(runtime)
     stop = _wait_for_stop_signal()
     Scheduler(runtime).run_forever(stop)
 
@@ -74,6 +80,7 @@ def serve_command(state, host: str, port: int) -> None:
 
     from service import worker
     from service.app import create_app
+    from service.extension_jobs import refresh_extension_jobs
     from service.local_jobs import refresh_local_jobs
     from service.scheduler import Scheduler
 
@@ -81,6 +88,7 @@ def serve_command(state, host: str, port: int) -> None:
     _logging(runtime.settings)
     runtime.db.upgrade()
     refresh_local_jobs(runtime)
+    refresh_extension_jobs(runtime)
     stop = _wait_for_stop_signal()
     worker_thread = threading.Thread(
         target=worker.serve, args=(runtime, runtime.settings.all_queues),

@@ -1,0 +1,30 @@
+"""Reading back what the webhook endpoints recorded."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from service.jobs.runner import runner_path
+from service.models import JobResult, WebhookDelivery
+from service.sync import SyncRepository
+
+SYNC_RUNNER = runner_path(SyncRepository)
+
+
+def deliveries(runtime) -> list[WebhookDelivery]:
+    with runtime.db.session() as session:
+        return list(session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.received)))
+
+
+def sync_results(runtime) -> list[JobResult]:
+    with runtime.db.session() as session:
+        return list(
+            session.scalars(
+                select(JobResult).where(JobResult.runner == SYNC_RUNNER).order_by(JobResult.created)
+            )
+        )
+
+
+def count(runtime, model) -> int:
+    with runtime.db.session() as session:
+        return session.scalar(select(func.count()).select_from(model))
