@@ -12,13 +12,12 @@ from sqlalchemy import or_, select
 from service.api.base import Blueprint, db_session
 from service.api.fields import ModelSchema, ObjectUrl, brief, multi, object_type
 from service.api.pagination import PageQuery, page_of, paginate
-from service.errors import ValidationError
+from service.job_settings import update_job_settings
 from service.models import OVERRIDABLE_FIELDS, Job
 from service.runs import get_job
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/extras/jobs", description="Jobs: list, inspect, enable.")
 
-SENSITIVE_WITH_APPROVAL = "A job with sensitive variables cannot also be marked as requiring approval."
 
 
 def _overridable_fields() -> dict[str, fields.Field]:
@@ -139,26 +138,6 @@ def filter_jobs(args: dict[str, Any]):
     return statement
 
 
-def apply_changes(job: Job, changes: dict[str, Any], known_queues: tuple[str, ...]) -> None:
-    """Apply a PATCH to ``job``; raises ValidationError naming each refused field."""
-    unknown_queues = sorted(set(changes.get("task_queues") or []) - set(known_queues))
-    if unknown_queues:
-        raise ValidationError({"task_queues": [f"Unknown queue(s): {', '.join(unknown_queues)}."]})
-    sensitive = changes.get("has_sensitive_variables", job.has_sensitive_variables)
-    if changes.get("approval_required", job.approval_required) and sensitive:
-        named = [name for name in ("approval_required", "has_sensitive_variables") if name in changes]
-        raise ValidationError({name: [SENSITIVE_WITH_APPROVAL] for name in named or ["approval_required"]})
-    if "enabled" in changes:
-        job.enabled = changes["enabled"]
-    for name in OVERRIDABLE_FIELDS:
-        flag = f"{name}_override"
-        if name in changes:
-            setattr(job, name, changes[name])
-            setattr(job, flag, changes.get(flag, True))
-        elif flag in changes:
-            setattr(job, flag, changes[flag])
-
-
 @bp.get("/")
 @bp.arguments(JobFilter, location="query", as_kwargs=False)
 @bp.response(200, page_of(JobSchema))
@@ -181,7 +160,7 @@ def update_job(changes, ref):
     """Enable or disable a job, or override its metadata (needs change_job)."""
     session = db_session()
     job = get_job(session, ref)
-    apply_changes(job, changes, current_app.extensions["jobsync"].settings.all_queues)
+    update_job_settings(job, changes, current_app.extensions["jobsync"].settings.all_queues)
     session.commit()
     return job
 

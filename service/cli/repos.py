@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-
 import click
 from sqlalchemy import select
 
 from service import repositories
 from service.cli.output import emit, json_option
-from service.models import GitRepository, JobLogEntry, JobResult
+from service.models import GitRepository
 
 COLUMNS = ("name", "slug", "remote_url", "branch", "current_head", "sync_status", "sync_time")
 
@@ -90,6 +87,7 @@ def repo_remove(state, name: str) -> None:
 @click.pass_obj
 def repo_sync(state, name: str, wait: bool, dry_run: bool) -> None:
     """Sync repository NAME from its remote (in this process on the embedded default)."""
+    from service.cli.runs import finish, watch
     from service.execution import run_job_result
     from service.sync import request_sync
 
@@ -101,35 +99,8 @@ def repo_sync(state, name: str, wait: bool, dry_run: bool) -> None:
     elif not wait:
         click.echo(f"Queued sync {result.id}.")
         return
-    status = follow(runtime, result.id)
-    if status != "SUCCESS":
-        raise SystemExit(1)
-
-
-def follow(runtime, result_id: uuid.UUID, *, poll_seconds: float = 0.2) -> str:
-    """Print a run's log lines as they arrive, then its status; return the final status."""
-    seen = 0
-    spinner = "|/-\\"
-    tick = 0
-    while True:
-        with runtime.db.session() as session:
-            result = session.get(JobResult, result_id)
-            entries = session.scalars(
-                select(JobLogEntry)
-                .where(JobLogEntry.job_result_id == result_id)
-                .order_by(JobLogEntry.created)
-                .offset(seen)
-            ).all()
-        for entry in entries:
-            click.echo(f"\r{entry.created:%H:%M:%S} {entry.level.upper():8} {entry.message}")
-        seen += len(entries)
-        if result.is_final:
-            click.echo(f"\r{result.status}" + (f": {result.error}" if result.error else ""))
-            return result.status
-        if click.get_text_stream("stdout").isatty():
-            click.echo(f"\r{spinner[tick % 4]} {result.status.lower()}...", nl=False)
-        tick += 1
-        time.sleep(poll_seconds)
+    described, entries = watch(runtime, result.id, echo=True)  # log lines as they arrive
+    finish(described, entries, as_json=False)
 
 
 COMMANDS = [repo_group]

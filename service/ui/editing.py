@@ -2,7 +2,8 @@
 
 Each overridable attribute comes with an "override" box: ticked, the value typed is kept over what
 the next sync discovers; cleared, the next sync sets the attribute from the job's code again.
-The rules match the REST API's PATCH (``service.api.jobs.apply_changes``).
+``read_changes`` names every flag, and ``service.job_settings.update_job_settings`` (shared
+with the REST API's PATCH) applies them.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from werkzeug.datastructures import MultiDict
 
 from service.errors import ValidationError
 from service.models import OVERRIDABLE_FIELDS, Job
-
-SENSITIVE_WITH_APPROVAL = "A job with sensitive variables cannot also be marked as requiring approval."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,16 +111,3 @@ def read_changes(form: MultiDict, known_queues: tuple[str, ...]) -> dict[str, An
     if errors:
         raise ValidationError(errors)
     return changes
-
-
-def apply_changes(job: Job, changes: dict[str, Any]) -> None:
-    """Set the settings on ``job``; raises ValidationError if they contradict each other."""
-    sensitive = changes.get("has_sensitive_variables", job.has_sensitive_variables)
-    if changes.get("approval_required", job.approval_required) and sensitive:
-        named = [name for name in ("approval_required", "has_sensitive_variables") if name in changes]
-        raise ValidationError({name: [SENSITIVE_WITH_APPROVAL] for name in named or ["approval_required"]})
-    job.enabled = changes["enabled"]
-    for name in OVERRIDABLE_FIELDS:
-        if name in changes:
-            setattr(job, name, changes[name])
-        setattr(job, f"{name}_override", changes.get(f"{name}_override", False))

@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from service.errors import Conflict, JobNotRunnable, ValidationError
+from service.job_settings import update_job_settings
 from service.models import JobResult, ScheduledJob
 from service.runs import enqueue_job, get_job
 from service.scheduling import create_schedule, request_run
@@ -124,7 +125,7 @@ def job_edit(job_id: uuid.UUID):
         return render_template("jobs/edit.html", job=job, values=editing.current_values(job), errors={},
                                settings=editing.SETTINGS, queues=known_queues())
     try:
-        editing.apply_changes(job, editing.read_changes(request.form, known_queues()))
+        update_job_settings(job, editing.read_changes(request.form, known_queues()), known_queues())
     except ValidationError as exc:
         session.rollback()
         return render_template("jobs/edit.html", job=job, values=request.form, errors=exc.fields,
