@@ -7,9 +7,11 @@
 # Environment:
 #   JOBSYNC_TEST_DATABASE_URL  postgresql+psycopg:// URL of a server to use instead of a throwaway one
 #   JOBSYNC_TEST_REDIS_URL     redis:// URL of a server to use instead of a throwaway one
-#   JOBSYNC_TEST_BROWSER=1     also install Debian's chromium (browser tests)
+#   JOBSYNC_TEST_BROWSER=0     skip installing Debian's chromium (the browser tests then fail)
 #   JOBSYNC_SKIP_LINT=1        skip ruff and lint-imports: for local debugging only, CI never sets it
 set -euo pipefail
+# useradd, runuser and friends live in the sbin directories, which a minimal PATH may lack.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/system-deps.sh
