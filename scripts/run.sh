@@ -10,7 +10,9 @@ export JOBSYNC_DATA_DIR="${JOBSYNC_DATA_DIR:-$PWD/data}"
 
 echo "==> python environment (.venv)"
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e . >/dev/null
+log="$(mktemp)"
+.venv/bin/pip install -q --disable-pip-version-check -e . >"$log" 2>&1 || { cat "$log"; exit 1; }
+rm -f "$log"
 
 echo "==> database ($JOBSYNC_DATA_DIR/jobsync.sqlite3)"
 .venv/bin/jobsync db upgrade
