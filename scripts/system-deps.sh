@@ -51,6 +51,8 @@ have_postgres_server() {
 ensure_system_packages() {
     local -a missing=()
     command -v redis-server >/dev/null || missing+=(redis-server)
+    command -v curl >/dev/null || missing+=(curl)  # the README's post-receive hook, run by a test
+    command -v openssl >/dev/null || missing+=(openssl)
     if [[ -z "${JOBSYNC_TEST_DATABASE_URL:-}" ]] && ! have_postgres_server; then
         missing+=(postgresql)
     fi

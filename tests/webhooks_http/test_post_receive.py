@@ -1,7 +1,6 @@
 """The README's plain git post-receive hook, run by a real push, against a real HTTP server."""
 
 import re
-import shutil
 import stat
 import threading
 from pathlib import Path
@@ -15,11 +14,6 @@ from tests.webhooks_http.helpers import deliveries
 from tests.webhooks_http.senders import SECRET
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-
-pytestmark = pytest.mark.skipif(
-    not (shutil.which("curl") and shutil.which("openssl")), reason="the hook needs curl and openssl"
-)
-
 
 def readme_hook() -> str:
     """Return the post-receive script exactly as the README shows it."""
