@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from service.errors import ConfigError, JobsyncError, ValidationError
 
@@ -40,6 +41,16 @@ class JobsyncGroup(click.Group):
         except JobsyncError as exc:
             click.echo(f"jobsync: {exc}", err=True)
             sys.exit(1)
+        except DBAPIError as exc:  # one line, without the statement or its parameters
+            first_line = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            click.echo(f"jobsync: database error: {first_line}", err=True)
+            if _schema_missing(first_line):
+                click.echo("jobsync: no jobsync schema in this database: run `jobsync db upgrade`", err=True)
+            sys.exit(1)
+
+
+def _schema_missing(message: str) -> bool:
+    return "no such table" in message or ("relation" in message and "does not exist" in message)
 
 
 @click.group(cls=JobsyncGroup)

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -53,3 +54,13 @@ def test_creating_a_user_twice_exits_2_with_one_line(cli_env):
     result = runner.invoke(main, ["user", "create", "bob"])
     assert result.exit_code == 2
     assert "already exists" in result.output
+
+
+def test_a_command_on_an_unmigrated_database_says_to_run_db_upgrade(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBSYNC_")}
+    env.update(JOBSYNC_DATA_DIR=str(tmp_path / "empty"))
+    result = subprocess.run([sys.executable, "-m", "service.cli", "jobs", "list"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "run `jobsync db upgrade`" in result.stderr
