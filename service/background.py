@@ -140,6 +140,7 @@ def enqueue_runner(session: Session, call: RunnerCall, *, now: datetime) -> JobR
         interval=call.interval,
         input_data=call.input_data,
         created=now,
+        enqueued=now if _is_due(call.schedule_at, now) else None,  # sent on commit when due
     )
     session.add(result)
     session.flush()
@@ -209,6 +210,7 @@ def enqueue_runner_once(session: Session, call: RunnerCall, *, now: datetime) ->
         return enqueue_runner(session, call, now=now)
     session.refresh(existing)
     if "scheduled_at" in changes and _is_due(existing.scheduled_at, now):
+        existing.enqueued = now
         send_after_commit(session, existing.id, existing.queue)
     return existing
 
@@ -259,6 +261,7 @@ def schedule_successor(session: Session, finished: JobResult, *, now: datetime) 
         interval=finished.interval,
         input_data=finished.input_data,
         created=now,
+        enqueued=now if _is_due(slot, now) else None,  # sent on commit when due
     )
     session.add(successor)
     session.flush()

@@ -9,13 +9,14 @@ queue; every enqueue pushes a token there, so an idle worker starts within a rou
 from __future__ import annotations
 
 import time
+from uuid import uuid4
 
 import dramatiq
 import redis
 from dramatiq.broker import Broker, MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.common import compute_backoff
+from dramatiq.common import compute_backoff, current_millis
 from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 from dramatiq.middleware import Callbacks, CurrentMessage, Pipelines, Retries
@@ -47,7 +48,8 @@ class _WakeupConsumer(_RedisConsumer):
                 messages = []
                 if self.outstanding_message_count < self.prefetch:
                     self.message_cache = messages = self.broker.do_fetch(
-                        self.queue_name, self.prefetch - self.outstanding_message_count)
+                        self.queue_name, self.prefetch - self.outstanding_message_count
+                    )
                 if not messages:
                     if self.outstanding_message_count >= self.prefetch:
                         # Full: room comes only from acks, which the worker hands to this thread
@@ -56,8 +58,9 @@ class _WakeupConsumer(_RedisConsumer):
                         time.sleep(FULL_POLL_SECONDS)
                         return None
                     self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
-                    self.broker.client.blpop([self.broker.notify_key(self.queue_name)],
-                                             timeout=max(backoff_ms, 10) / 1000)
+                    self.broker.client.blpop(
+                        [self.broker.notify_key(self.queue_name)], timeout=max(backoff_ms, 10) / 1000
+                    )
                     return None
         except redis.ConnectionError as exc:
             raise ConnectionClosed(exc) from None
@@ -83,6 +86,52 @@ class WakeupRedisBroker(RedisBroker):
         return message
 
 
+def _dispatch_arguments(broker: RedisBroker, queue_name: str, message: Message) -> list:
+    # The argument list RedisBroker._dispatch builds for its "enqueue" Lua command (dramatiq 2.x);
+    # tests/foundation/test_broker.py checks batches against a real Redis and worker consumer.
+    return [
+        "enqueue",
+        current_millis(),
+        queue_name,
+        broker.broker_id,
+        broker.heartbeat_timeout,
+        broker.dead_message_ttl,
+        broker._should_do_maintenance("enqueue"),
+        broker._max_unpack_size(),
+        message.options["redis_message_id"],
+        message.encode(),
+    ]
+
+
+def enqueue_many(broker: Broker, messages: list[Message]) -> None:
+    """Enqueue ``messages``; on Redis in one pipelined round trip with their wake-up tokens."""
+    if not isinstance(broker, WakeupRedisBroker) or len(messages) < 2:
+        for message in messages:
+            broker.enqueue(message)
+        return
+    script = broker.scripts["dispatch"]
+    sent = []
+    with broker.client.pipeline(transaction=False) as pipe:
+        tokens: dict[str, int] = {}
+        for message in messages:
+            message = message.copy(options={"redis_message_id": str(uuid4())})
+            broker.emit_before("enqueue", message, None)
+            script(
+                keys=[broker.namespace],
+                args=_dispatch_arguments(broker, message.queue_name, message),
+                client=pipe,
+            )
+            tokens[message.queue_name] = tokens.get(message.queue_name, 0) + 1
+            sent.append(message)
+        for queue_name, count in tokens.items():
+            key = broker.notify_key(queue_name)
+            pipe.lpush(key, *[1] * min(count, MAX_NOTIFY_TOKENS))
+            pipe.ltrim(key, 0, MAX_NOTIFY_TOKENS - 1)
+        pipe.execute()
+    for message in sent:
+        broker.emit_after("enqueue", message, None)
+
+
 def _middleware() -> list:
     # No TimeLimit or AgeLimit: limits are the job's own (service.execution); no retries by default.
     return [CurrentMessage(), Callbacks(), Pipelines(), Retries(max_retries=0)]
@@ -91,8 +140,9 @@ def _middleware() -> list:
 def build_broker(settings: Settings, *, namespace: str = "jobsync") -> Broker:
     """Create the broker for these settings and make it Dramatiq's global broker."""
     if settings.redis_url:
-        broker: Broker = WakeupRedisBroker(url=settings.redis_url, namespace=namespace,
-                                           middleware=_middleware())
+        broker: Broker = WakeupRedisBroker(
+            url=settings.redis_url, namespace=namespace, middleware=_middleware()
+        )
     else:
         broker = StubBroker(middleware=_middleware())
         broker.emit_after("process_boot")

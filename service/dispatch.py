@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from service import runtime
-from service.models import JobResult, utcnow
+from service.broker import enqueue_many
 
 _PENDING_KEY = "jobsync.pending_messages"
 
@@ -65,19 +65,17 @@ def send_runs(items: Iterable[tuple[uuid.UUID, str, dict | None]]) -> None:
         if sensitive_data:
             stash_sensitive_input(job_result_id, sensitive_data)
         messages.append(current.actors[queue].message(str(job_result_id)))
-    for message in messages:
-        current.broker.enqueue(message)
+    enqueue_many(current.broker, messages)  # one round trip on Redis for a whole fan-out
 
 
 def send_after_commit(
     session: Session, job_result_id: uuid.UUID, queue: str, sensitive_data: dict | None = None
 ) -> None:
-    """Queue a run message to be sent when ``session`` commits (dropped on rollback)."""
-    # Stamp the send time in this transaction: no second commit, and the recovery step never
-    # mistakes a row whose message is about to leave for a lost one.
-    row = session.get(JobResult, job_result_id)
-    if row is not None:
-        row.enqueued = utcnow()
+    """Queue a run message to be sent when ``session`` commits (dropped on rollback).
+
+    The caller stamps the row's ``enqueued`` time in the same transaction, so the recovery step
+    never mistakes a row whose message is about to leave for a lost one.
+    """
     pending = session.info.setdefault(_PENDING_KEY, [])
     if not pending and not event.contains(session, "after_commit", _flush_pending):
         event.listen(session, "after_commit", _flush_pending)

@@ -128,7 +128,7 @@ def recover_lost_run(session: Session, job_result_id: uuid.UUID, *, cutoff: date
     since = f"{(result.heartbeat or result.started):%Y-%m-%d %H:%M:%S} UTC"
     where = (JobResult.id == result.id, _lost(cutoff))
     if _may_retry(result):
-        values = dict(status=Status.PENDING, started=None, heartbeat=None, worker_id=None, enqueued=None)
+        values = dict(status=Status.PENDING, started=None, heartbeat=None, worker_id=None, enqueued=now)
         message, level = f"Worker lost (no heartbeat since {since}): re-queued.", "warning"
     else:
         status = Status.REVOKED if result.cancel_requested else Status.FAILURE

@@ -93,6 +93,7 @@ def enqueue_job(
     if job.read_only:
         dryrun = True
     sensitive = job.has_sensitive_variables
+    now = utcnow()
     transient = _transient_input(data if sensitive else None, files)
     result = JobResult(
         id=uuid.uuid4(),
@@ -107,7 +108,8 @@ def enqueue_job(
         object_type=object_type,
         object_id=object_id,
         input_data=None if sensitive else data,
-        created=utcnow(),
+        created=now,
+        enqueued=now,  # its message leaves when this transaction commits
     )
     session.add(result)
     if flush:

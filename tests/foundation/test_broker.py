@@ -55,3 +55,27 @@ def test_an_idle_redis_consumer_wakes_on_enqueue_instead_of_sleeping(redis_setti
     thread.join(timeout=5)
     consumer.close()
     broker.close()
+
+
+def test_a_batch_enqueued_in_one_round_trip_is_consumed_like_single_messages(redis_settings):
+    from service.broker import enqueue_many
+
+    broker = build_broker(redis_settings)
+    for queue in ("default", "low"):
+        broker.declare_queue(queue)
+    messages = [dramatiq.Message(queue_name=("default", "low")[i % 2], actor_name="a", args=(i,), kwargs={},
+                                 options={}) for i in range(20)]
+    enqueue_many(broker, messages)
+    assert broker.client.llen("jobsync:default") == 10 and broker.client.llen("jobsync:low") == 10
+    assert broker.client.llen(broker.notify_key("default")) == 10
+    received = []
+    for queue in ("default", "low"):
+        consumer = broker.consume(queue, prefetch=20, timeout=100)
+        while len(received) < (10 if queue == "default" else 20):
+            message = next(consumer)
+            if message is not None:
+                received.append(message.args[0])
+                consumer.ack(message)
+        consumer.close()
+    assert sorted(received) == list(range(20))
+    broker.close()
