@@ -146,7 +146,7 @@ def test_a_module_that_hangs_times_out_naming_the_module(tmp_path):
     files = {
         "jobs/__init__.py": "from . import quick, slow\n",
         "jobs/quick.py": job_module("Quick"),
-        "jobs/slow.py": "import time\nwhile True:\n    time.sleep(1)\n",
+        "jobs/slow.py": "import threading\nthreading.Event().wait()\n",
     }
     with pytest.raises(DiscoveryTimedOut) as caught:
         discover("demo", make_checkout(tmp_path, files), timeout=2)

@@ -157,7 +157,7 @@ def test_a_module_that_hangs_at_import_is_killed_at_the_timeout(settings, remote
 
     runtime = configure(settings.replace(discovery_timeout_seconds=2))
     work, bare = remote
-    write_files(work, {"jobs/world.py": "import time\nwhile True:\n    time.sleep(1)\n"})
+    write_files(work, {"jobs/world.py": "import threading\nthreading.Event().wait()\n"})
     commit(work)
     push(work, "main")
     with runtime.db.session() as session:
