@@ -21,6 +21,7 @@ from service.api.related import (
 from service.errors import ValidationError
 from service.hooks import buttons_for
 from service.models import JobButton
+from service.receiver_rules import receiver_problem
 
 bp = Blueprint("job-buttons", __name__, url_prefix="/api/extras/job-buttons",
                description="Job buttons: run a job on one object.")
@@ -92,8 +93,9 @@ def apply_values(session, button: JobButton, values: dict[str, Any]) -> JobButto
     """Set ``values`` on ``button``; raises ValidationError naming each refused field."""
     if "job" in values:
         job = resolve_job(session, values["job"])
-        if not job.is_job_button_receiver:
-            raise ValidationError({"job": [f"Job {job.class_path} is not a job button receiver."]})
+        problem = receiver_problem(job, "button")
+        if problem:
+            raise ValidationError({"job": [problem]})
         button.job = job
     if "name" in values:
         ensure_unique(session, JobButton, "name", values["name"], exclude_id=button.id)

@@ -20,6 +20,7 @@ from service.api.related import (
 )
 from service.errors import ValidationError
 from service.models import JobHook
+from service.receiver_rules import hook_has_action, receiver_problem
 
 bp = Blueprint("job-hooks", __name__, url_prefix="/api/extras/job-hooks",
                description="Job hooks: run a job when objects change.")
@@ -84,8 +85,9 @@ def apply_values(session, hook: JobHook, values: dict[str, Any]) -> JobHook:
     """Set ``values`` on ``hook``; raises ValidationError naming each refused field."""
     if "job" in values:
         job = resolve_job(session, values["job"])
-        if not job.is_job_hook_receiver:
-            raise ValidationError({"job": [f"Job {job.class_path} is not a job hook receiver."]})
+        problem = receiver_problem(job, "hook")
+        if problem:
+            raise ValidationError({"job": [problem]})
         hook.job = job
     if "name" in values:
         ensure_unique(session, JobHook, "name", values["name"], exclude_id=hook.id)
@@ -95,7 +97,7 @@ def apply_values(session, hook: JobHook, values: dict[str, Any]) -> JobHook:
     for flag in FLAGS:
         if flag in values:
             setattr(hook, flag, values[flag])
-    if not (hook.type_create or hook.type_update or hook.type_delete):
+    if not hook_has_action(hook):
         message = "Choose at least one of type_create, type_update, type_delete."
         raise ValidationError({"type_create": [message]})
     return hook

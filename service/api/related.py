@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import NotFound, ValidationError
 from service.models import Job
+from service.receiver_rules import value_taken
 from service.runs import get_job
 
 #: ``app_label.model``, as Nautobot names content types (e.g. ``dcim.device``).
@@ -43,10 +44,7 @@ def resolve_job(session: Session, value: Any, *, field: str = "job") -> Job:
 
 def ensure_unique(session: Session, model: type, field: str, value: Any, *, exclude_id=None) -> None:
     """Raise ValidationError on ``field`` when another ``model`` row already holds ``value``."""
-    statement = select(model.id).where(getattr(model, field) == value)
-    if exclude_id is not None:
-        statement = statement.where(model.id != exclude_id)
-    if session.scalar(statement.limit(1)) is not None:
+    if value_taken(session, model, field, value, exclude_id):
         raise ValidationError({field: [f"A {model.__name__} with this {field} already exists."]})
 
 

@@ -1,7 +1,7 @@
 """The job hook and job button admin forms: read them, check them, and set them on a row.
 
-The rules are the REST API's (``service.api.hooks`` and ``service.api.buttons``): content types
-as ``app_label.model``, a job that is the right kind of receiver, a unique name.
+The form formats are read here; the rules shared with the REST API (right kind of receiver,
+unique name, at least one action) come from ``service.receiver_rules``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from service.errors import ValidationError
 from service.models import Job, JobButton, JobHook
+from service.receiver_rules import RECEIVER_FLAGS, hook_has_action, receiver_problem, value_taken
 
 CONTENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 HOOK_FLAGS = ("enabled", "type_create", "type_update", "type_delete", "run_on_noop_update")
@@ -25,7 +26,7 @@ MAX_WEIGHT = 32767
 
 def receivers(session: Session, kind: str) -> list[Job]:
     """Installed jobs that can be a hook's (``hook``) or a button's (``button``) job."""
-    column = Job.is_job_hook_receiver if kind == "hook" else Job.is_job_button_receiver
+    column = getattr(Job, RECEIVER_FLAGS[kind])
     return list(session.scalars(select(Job).where(column.is_(True), Job.installed.is_(True))
                                 .order_by(Job.grouping, Job.name)))
 
@@ -44,7 +45,7 @@ def _name(session: Session, model: type, raw: str, current_id: uuid.UUID | None,
     name = raw.strip()
     if not name or len(name) > 100:
         errors["name"] = ["Enter a name of 1 to 100 characters."]
-    elif session.scalar(select(model.id).where(model.name == name, model.id != current_id).limit(1)):
+    elif value_taken(session, model, "name", name, current_id):
         errors["name"] = [f"A {model.__name__} named {name!r} already exists."]
     return name
 
@@ -54,11 +55,10 @@ def _job(session: Session, raw: str, kind: str, errors) -> Job | None:
         job = session.get(Job, uuid.UUID(raw))
     except ValueError:
         job = None
-    flag = "is_job_hook_receiver" if kind == "hook" else "is_job_button_receiver"
     if job is None:
         errors["job"] = ["Choose a job."]
-    elif not getattr(job, flag):
-        errors["job"] = [f"Job {job.class_path} is not a job {kind} receiver."]
+    elif receiver_problem(job, kind):
+        errors["job"] = [receiver_problem(job, kind)]
     return job
 
 
@@ -78,7 +78,7 @@ def apply_hook_form(session: Session, hook: JobHook, form: MultiDict) -> JobHook
     types = _content_types(form.get("content_types", ""), errors)
     job = _job(session, form.get("job", ""), "hook", errors)
     flags = {flag: flag in form for flag in HOOK_FLAGS}
-    if not (flags["type_create"] or flags["type_update"] or flags["type_delete"]):
+    if not hook_has_action(flags):
         errors["type_create"] = ["Choose at least one of create, update and delete."]
     if errors:
         raise ValidationError(errors)
