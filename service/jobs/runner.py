@@ -94,52 +94,23 @@ class JobRunner(metaclass=_RunnerType):
         return self.run(*args, **kwargs)
 
     @classmethod
-    def enqueue(
-        cls,
-        *args: Any,
-        instance: Any = None,
-        schedule_at: Any = None,
-        interval: int | None = None,
-        queue: str | None = None,
-        user: Any = None,
-        **kwargs: Any,
-    ) -> Any:
+    def enqueue(cls, *args: Any, instance: Any = None, schedule_at: Any = None, interval: int | None = None,
+                queue: str | None = None, user: Any = None, **kwargs: Any) -> Any:
         """Ask the dispatcher for a new run; raises DispatcherNotConfigured without one."""
-        return get_dispatcher().enqueue(
-            cls,
-            args,
-            kwargs,
-            instance=instance,
-            schedule_at=schedule_at,
-            interval=interval,
-            queue=queue,
-            user=user,
-            once=False,
-        )
+        return cls._dispatch(args, kwargs, instance, schedule_at, interval, queue, user, once=False)
 
     @classmethod
-    def enqueue_once(
-        cls,
-        *args: Any,
-        instance: Any = None,
-        schedule_at: Any = None,
-        interval: int | None = None,
-        queue: str | None = None,
-        user: Any = None,
-        **kwargs: Any,
-    ) -> Any:
+    def enqueue_once(cls, *args: Any, instance: Any = None, schedule_at: Any = None,
+                     interval: int | None = None, queue: str | None = None, user: Any = None,
+                     **kwargs: Any) -> Any:
         """Ask for a run unless an equivalent one is already waiting (the dispatcher decides)."""
-        return get_dispatcher().enqueue(
-            cls,
-            args,
-            kwargs,
-            instance=instance,
-            schedule_at=schedule_at,
-            interval=interval,
-            queue=queue,
-            user=user,
-            once=True,
-        )
+        return cls._dispatch(args, kwargs, instance, schedule_at, interval, queue, user, once=True)
+
+    @classmethod
+    def _dispatch(cls, args: tuple, kwargs: dict, instance, schedule_at, interval, queue, user, *,
+                  once: bool) -> Any:
+        return get_dispatcher().enqueue(cls, args, kwargs, instance=instance, schedule_at=schedule_at,
+                                        interval=interval, queue=queue, user=user, once=once)
 
     @classmethod
     def get_jobs(cls, instance: Any = None) -> Any:
