@@ -145,16 +145,26 @@ def _registered_jobs(namespace: str, checkout: Path) -> tuple[list[DiscoveredJob
 def main(argv: list[str]) -> None:
     """Discover ``argv = [slug, checkout]`` and write the JSON report to stdout, then exit at once."""
     namespace, checkout = argv
-    result_fd = os.dup(1)
-    os.dup2(2, 1)  # repository prints must not corrupt the JSON document
-    sys.stdout = sys.stderr
+    result_fd = reserve_stdout()
     faulthandler.enable(file=sys.stderr)
     tracer = ImportTracer(namespace)
     sys.meta_path.insert(0, tracer)
-    report = discover_in_this_process(namespace, Path(checkout), tracer)
-    payload = json.dumps(report.to_dict()).encode()
+    report_and_exit(result_fd, discover_in_this_process(namespace, Path(checkout), tracer))
+
+
+def reserve_stdout() -> int:
+    """Keep the real stdout for the JSON report; imported code's prints go to stderr instead."""
+    result_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return result_fd
+
+
+def report_and_exit(result_fd: int, report: DiscoveryReport) -> None:
+    """Write ``report`` as the one JSON document on the reserved stdout, then exit at once
+    (imported code's atexit handlers and threads must not run or hang)."""
     with os.fdopen(result_fd, "wb") as result:
-        result.write(payload)
+        result.write(json.dumps(report.to_dict()).encode())
     sys.stderr.flush()
     os._exit(0)
 

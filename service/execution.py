@@ -29,7 +29,7 @@ from service.extensions import EXTENSIONS_SOURCE, extension_module
 from service.local_jobs import LOCAL_NAMESPACE
 from service.models import Job, JobLogEntry, JobOutputFile, JobResult, Status, utcnow
 from service.repositories import open_backend
-from service.sandbox import ChildOutcome, JobProcessPool, RunRequest, load_class
+from service.sandbox import ChildOutcome, JobProcessPool, RunRequest, execute_request, load_class
 
 logger = logging.getLogger(__name__)
 
@@ -289,25 +289,9 @@ class _DirectSink:
 
 def _run_in_thread(request: RunRequest, recorder: RunRecorder) -> ChildOutcome:
     """Trusted, high-rate work: run in this worker thread (soft limit only, no crash isolation)."""
-    from types import SimpleNamespace
-
-    from service.jobs.lifecycle import execute
-    from service.jobs.sanitise import DEFAULT_PATTERNS, Sanitiser
-
     with _thread_load_lock:  # sys.modules is shared by every thread of this process
         job_class = load_class(request, _thread_loaded_commits)
-    outcome = execute(
-        job_class,
-        request.data,
-        sink=_DirectSink(recorder),
-        dryrun=request.dryrun,
-        files=request.files or None,
-        user=SimpleNamespace(**request.user) if request.user else None,
-        job_result=SimpleNamespace(id=request.job_result_id),
-        task_id=request.job_result_id,
-        sanitiser=Sanitiser([*DEFAULT_PATTERNS, *request.sanitiser_patterns]),
-        max_file_bytes=request.max_file_bytes,
-    )
+    outcome = execute_request(job_class, request, _DirectSink(recorder))
     return ChildOutcome(outcome.status, outcome.result, outcome.error, outcome.traceback, outcome.log_counts)
 
 

@@ -19,6 +19,7 @@ import traceback
 from typing import Any
 
 from repos.discover import child_environment
+from repos.discover_child import report_and_exit, reserve_stdout
 from repos.report import DiscoveredJob, DiscoveryReport, ModuleError
 from service.extensions import EXTENSIONS_SOURCE
 
@@ -123,15 +124,9 @@ def discover_in_this_process(targets: list[Target]) -> DiscoveryReport:
 
 def main(argv: list[str]) -> None:
     """Discover ``argv[0]`` (JSON targets) and write the report as JSON on stdout."""
-    result_fd = os.dup(1)
-    os.dup2(2, 1)  # the extensions' own prints must not corrupt the JSON document
-    sys.stdout = sys.stderr
+    result_fd = reserve_stdout()  # the extensions' own prints must not corrupt the JSON document
     targets = [tuple(target) for target in json.loads(argv[0])]
-    payload = json.dumps(discover_in_this_process(targets).to_dict()).encode()
-    with os.fdopen(result_fd, "wb") as result:
-        result.write(payload)
-    sys.stderr.flush()
-    os._exit(0)
+    report_and_exit(result_fd, discover_in_this_process(targets))
 
 
 if __name__ == "__main__":

@@ -84,14 +84,36 @@ def _raise_soft_limit(signum, frame):
     raise SoftTimeLimitExceeded("soft time limit exceeded")
 
 
-def _run_in_child(request: RunRequest, connection, loaded_commits: dict[str, str]) -> dict:
-    import traceback as traceback_module
+def request_sanitiser(request: RunRequest):
+    from service.jobs.sanitise import DEFAULT_PATTERNS, Sanitiser
+
+    return Sanitiser([*DEFAULT_PATTERNS, *request.sanitiser_patterns])
+
+
+def execute_request(job_class, request: RunRequest, sink, sanitiser=None):
+    """Run ``job_class`` as ``request`` describes, through the authoring API's lifecycle driver."""
     from types import SimpleNamespace
 
     from service.jobs.lifecycle import execute
-    from service.jobs.sanitise import DEFAULT_PATTERNS, Sanitiser
 
-    sanitiser = Sanitiser([*DEFAULT_PATTERNS, *request.sanitiser_patterns])
+    return execute(
+        job_class,
+        request.data,
+        sink=sink,
+        dryrun=request.dryrun,
+        files=request.files or None,
+        user=SimpleNamespace(**request.user) if request.user else None,
+        job_result=SimpleNamespace(id=request.job_result_id),
+        task_id=request.job_result_id,
+        sanitiser=sanitiser or request_sanitiser(request),
+        max_file_bytes=request.max_file_bytes,
+    )
+
+
+def _run_in_child(request: RunRequest, connection, loaded_commits: dict[str, str]) -> dict:
+    import traceback as traceback_module
+
+    sanitiser = request_sanitiser(request)
     try:
         job_class = load_class(request, loaded_commits)
     except Exception as exc:  # job code failing to import is the job's failure, not ours
@@ -102,23 +124,10 @@ def _run_in_child(request: RunRequest, connection, loaded_commits: dict[str, str
             "result": None,
             "log_counts": {},
         }
-    user = SimpleNamespace(**request.user) if request.user else None
-    job_result = SimpleNamespace(id=request.job_result_id)
     if request.soft_time_limit:
         signal.setitimer(signal.ITIMER_REAL, request.soft_time_limit)
     try:
-        outcome = execute(
-            job_class,
-            request.data,
-            sink=_PipeSink(connection),
-            dryrun=request.dryrun,
-            files=request.files or None,
-            user=user,
-            job_result=job_result,
-            task_id=request.job_result_id,
-            sanitiser=sanitiser,
-            max_file_bytes=request.max_file_bytes,
-        )
+        outcome = execute_request(job_class, request, _PipeSink(connection), sanitiser)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     return {
