@@ -62,12 +62,14 @@ def watch(runtime, result_id: uuid.UUID, *, echo: bool, stop_when_final: bool = 
     """Poll a run, printing new log lines when ``echo``; return the run and the lines not in ``seen``
     once it ends (or at once, unless ``stop_when_final``)."""
     seen_ids = {entry["id"] for entry in seen}
+    read = 0  # lines already read: each poll asks only for the lines after them
     entries: list[dict[str, Any]] = []
     while True:
         with runtime.db.session() as session:
             result = session.get(JobResult, result_id)
             new = session.scalars(select(JobLogEntry).where(JobLogEntry.job_result_id == result_id)
-                                  .order_by(JobLogEntry.created, JobLogEntry.id)).all()
+                                  .order_by(JobLogEntry.created, JobLogEntry.id).offset(read)).all()
+            read += len(new)
             described = describe_result(result)
             fresh = [describe_entry(entry) for entry in new if str(entry.id) not in seen_ids]
             seen_ids.update(str(entry.id) for entry in new)
