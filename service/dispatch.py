@@ -49,11 +49,6 @@ def take_sensitive_input(job_result_id: uuid.UUID) -> dict | None:
     return json.loads(raw) if raw is not None else None
 
 
-def send_run(job_result_id: uuid.UUID, queue: str, sensitive_data: dict | None = None) -> None:
-    """Send the run message for one committed JobResult now."""
-    send_runs([(job_result_id, queue, sensitive_data)])
-
-
 def send_runs(items: Iterable[tuple[uuid.UUID, str, dict | None]]) -> None:
     """Send run messages for committed rows (their ``enqueued`` time was stamped with them)."""
     current = runtime.current()
