@@ -16,10 +16,9 @@ import traceback
 import uuid
 from collections import Counter
 from datetime import datetime
-from functools import partial
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.orm import joinedload
 
 from repos.checkouts import materialise_version
@@ -27,7 +26,7 @@ from service import runtime
 from service.dispatch import take_sensitive_input
 from service.extensions import EXTENSIONS_SOURCE, extension_module
 from service.local_jobs import LOCAL_NAMESPACE
-from service.models import Job, JobLogEntry, JobOutputFile, JobResult, Status, utcnow
+from service.models import GitRepository, Job, JobLogEntry, JobOutputFile, JobResult, Status, User, utcnow
 from service.repositories import open_backend
 from service.sandbox import ChildOutcome, JobProcessPool, RunRequest, execute_request, load_class
 
@@ -41,50 +40,105 @@ def worker_id() -> str:
     return f"{WORKER_ID}:{threading.get_ident()}"
 
 
-def _claim_statement(job_result_id: uuid.UUID, now: datetime):
-    return (
-        update(JobResult)
-        .where(
-            JobResult.id == job_result_id,
-            JobResult.status == Status.PENDING,
-            JobResult.cancel_requested.is_(False),
-            (JobResult.scheduled_at.is_(None)) | (JobResult.scheduled_at <= now),
-        )
-        .values(
-            status=Status.STARTED,
-            started=now,
-            heartbeat=now,
-            worker_id=worker_id(),
-            attempts=JobResult.attempts + 1,
-        )
-        .execution_options(synchronize_session=False)
+_NOW, _RUN_ID = bindparam("claim_now"), bindparam("run_id")
+_OUTCOME_FIELDS = ("status", "completed", "result", "error", "traceback", "log_counts")
+
+# Built once: the hot path runs these for every job, and SQLAlchemy memoises a reused statement's
+# cache key, so each execution goes straight to the compiled form.
+_CLAIM = (
+    update(JobResult)
+    .where(
+        JobResult.id == _RUN_ID,
+        JobResult.status == Status.PENDING,
+        JobResult.cancel_requested.is_(False),
+        (JobResult.scheduled_at.is_(None)) | (JobResult.scheduled_at <= _NOW),
     )
+    .values(
+        status=Status.STARTED,
+        started=_NOW,
+        heartbeat=_NOW,
+        worker_id=bindparam("claim_worker"),
+        attempts=JobResult.attempts + 1,
+    )
+)
+
+# What running a claimed result needs, as plain columns: no ORM objects on the hot path.
+_RUN_COLUMNS = ("id", "runner", "interval", "commit", "dryrun", "input_data", "user_id", "job_id")
+_DETAILS = (
+    User.username,
+    Job.source,
+    Job.module_name,
+    Job.job_class_name,
+    Job.repository_id,
+    GitRepository.slug.label("repository_slug"),
+    Job.soft_time_limit,
+    Job.time_limit,
+    Job.has_sensitive_variables,
+    Job.variables,
+)
+
+
+def _run_details(runs):
+    """Select ``_RUN_COLUMNS`` of ``runs`` (the table, or the claim's RETURNING) with their job's details."""
+    return (
+        select(*(runs.c[name] for name in _RUN_COLUMNS), *_DETAILS)
+        .select_from(runs)
+        .outerjoin(Job, runs.c.job_id == Job.id)
+        .outerjoin(GitRepository, Job.repository_id == GitRepository.id)
+        .outerjoin(User, runs.c.user_id == User.id)
+    )
+
+
+_CLAIMED_RUN = _run_details(JobResult.__table__).where(JobResult.id == _RUN_ID)
+# PostgreSQL claims and reads in one statement (UPDATE ... RETURNING in a WITH clause).
+_CLAIM_RETURNING_RUN = _run_details(
+    _CLAIM.returning(*(JobResult.__table__.c[name] for name in _RUN_COLUMNS)).cte("claimed")
+)
+
+
+def _claim_parameters(job_result_id: uuid.UUID, now: datetime | None) -> dict:
+    return {"run_id": job_result_id, "claim_now": now or utcnow(), "claim_worker": worker_id()}
 
 
 def claim(db, job_result_id: uuid.UUID, *, now: datetime | None = None) -> bool:
     """Atomically move a due, uncancelled PENDING result to STARTED; False if someone else did."""
-    with db.session() as session:
-        return session.execute(_claim_statement(job_result_id, now or utcnow())).rowcount == 1
+    with db.engine.begin() as connection:
+        return connection.execute(_CLAIM, _claim_parameters(job_result_id, now)).rowcount == 1
 
 
-def claim_and_load(db, job_result_id: uuid.UUID, *, now: datetime | None = None) -> JobResult | None:
-    """Claim the run and load everything running it needs, in one transaction; None if not ours."""
-    with db.session() as session:
-        if session.execute(_claim_statement(job_result_id, now or utcnow())).rowcount != 1:
-            return None
-        return session.scalars(
-            select(JobResult)
-            .where(JobResult.id == job_result_id)
-            .options(joinedload(JobResult.job).joinedload(Job.repository), joinedload(JobResult.user))
-        ).one()
+def claim_and_load(db, job_result_id: uuid.UUID, *, now: datetime | None = None) -> Row | None:
+    """Claim the run and read what running it needs, atomically; None if not ours."""
+    parameters = _claim_parameters(job_result_id, now)
+    if db.is_sqlite:  # no UPDATE inside WITH: two statements in one transaction
+        with db.engine.begin() as connection:
+            if connection.execute(_CLAIM, parameters).rowcount != 1:
+                return None
+            return connection.execute(_CLAIMED_RUN, parameters).one()
+    with db.autocommit_engine.connect() as connection:  # one statement is its own transaction
+        return connection.execute(_CLAIM_RETURNING_RUN, parameters).first()
 
 
-def _may_have_transient_input(result: JobResult) -> bool:
+def _may_have_transient_input(run: Row) -> bool:
     """Only sensitive jobs and jobs taking files stash input beside the broker (see runs.py)."""
-    job = result.job
-    return job is not None and (
-        job.has_sensitive_variables or any(v.get("type") == "FileVar" for v in job.variables or [])
+    return run.source is not None and (
+        run.has_sensitive_variables or any(v.get("type") == "FileVar" for v in run.variables or [])
     )
+
+
+_INSERT_LOGS = insert(JobLogEntry)
+_BEAT = (
+    update(JobResult)
+    .where(JobResult.id == _RUN_ID)
+    .values(heartbeat=bindparam("beat"))
+    .returning(JobResult.cancel_requested)
+)
+# A run cancelled or declared lost meanwhile is no longer STARTED, and keeps that ending.
+_STORE_OUTCOME = (
+    update(JobResult)
+    .where(JobResult.id == _RUN_ID, JobResult.status == Status.STARTED)
+    .values({name: bindparam(f"outcome_{name}") for name in _OUTCOME_FIELDS})
+)
+_STORE_OUTCOME_NOTING_INTERVAL = _STORE_OUTCOME.returning(JobResult.interval)
 
 
 class RunRecorder:
@@ -114,34 +168,30 @@ class RunRecorder:
     def flush(self) -> None:
         rows = self.take_pending()
         if rows:
-            with self.db.session() as session:
-                session.execute(insert(JobLogEntry), rows)
+            with self.db.engine.begin() as connection:
+                connection.execute(_INSERT_LOGS, rows)
 
     def heartbeat(self) -> bool:
         """Record that the run is alive (with its new log lines); return True if asked to stop."""
         rows = self.take_pending()
-        with self.db.session() as session:
+        with self.db.engine.begin() as connection:
             if rows:
-                session.execute(insert(JobLogEntry), rows)
-            return bool(
-                session.scalar(
-                    update(JobResult)
-                    .where(JobResult.id == self.job_result_id)
-                    .values(heartbeat=utcnow())
-                    .returning(JobResult.cancel_requested)
-                    .execution_options(synchronize_session=False)
-                )
-            )
+                connection.execute(_INSERT_LOGS, rows)
+            return bool(connection.scalar(_BEAT, {"run_id": self.job_result_id, "beat": utcnow()}))
 
 
-def _checkout_for(settings, job: Job, commit: str) -> str:
-    """Return the checkout of ``commit``, materialising it first if this machine lacks it."""
-    backend = open_backend(job.repository, settings)
-    return str(
-        materialise_version(
-            settings.data_dir, job.repository.slug, commit, partial(backend.materialise, commit)
-        )
-    )
+def _checkout_for(db, settings, run: Row) -> str:
+    """Return the checkout of the run's commit, materialising it first if this machine lacks it."""
+
+    def fill(directory) -> None:  # only when missing: the repository row is read just then
+        with db.session() as session:
+            repository = session.get(GitRepository, run.repository_id)
+            if repository is None:
+                raise RuntimeError("its repository was removed")
+            backend = open_backend(repository, settings)
+        backend.materialise(run.commit, directory)
+
+    return str(materialise_version(settings.data_dir, run.repository_slug, run.commit, fill))
 
 
 def _uploaded_files(transient: dict) -> dict:
@@ -153,35 +203,34 @@ def _uploaded_files(transient: dict) -> dict:
     }
 
 
-def build_request(settings, result: JobResult, transient: dict) -> RunRequest:
-    job = result.job
-    if job is None:
+def build_request(db, settings, run: Row, transient: dict) -> RunRequest:
+    if run.source is None:
         raise RuntimeError("its job record was deleted")
     namespace = checkout = None
-    module_name = job.module_name
-    if job.source == "git":
-        if job.repository is None or not result.commit:
+    module_name = run.module_name
+    if run.source == "git":
+        if run.repository_slug is None or not run.commit:
             raise RuntimeError("its repository was removed")
-        namespace, checkout = job.repository.slug, _checkout_for(settings, job, result.commit)
-    elif job.source == "local":
+        namespace, checkout = run.repository_slug, _checkout_for(db, settings, run)
+    elif run.source == "local":
         if not settings.jobs_root:
             raise RuntimeError("jobs_root is not configured on this worker")
         namespace, checkout = LOCAL_NAMESPACE, settings.jobs_root
-    elif job.source == EXTENSIONS_SOURCE:
-        module_name = extension_module(job.module_name)  # "<name>.jobs" -> "<package>.jobs"
-    user = {"id": str(result.user.id), "username": result.user.username} if result.user else None
+    elif run.source == EXTENSIONS_SOURCE:
+        module_name = extension_module(run.module_name)  # "<name>.jobs" -> "<package>.jobs"
+    user = {"id": str(run.user_id), "username": run.username} if run.username is not None else None
     return RunRequest(
-        job_result_id=str(result.id),
+        job_result_id=str(run.id),
         module_name=module_name,
-        class_name=job.job_class_name,
-        data=transient.get("data") or dict(result.input_data or {}),
+        class_name=run.job_class_name,
+        data=transient.get("data") or dict(run.input_data or {}),
         files=_uploaded_files(transient),
-        dryrun=result.dryrun,
+        dryrun=run.dryrun,
         namespace=namespace,
         checkout=checkout,
-        commit=result.commit,
+        commit=run.commit,
         user=user,
-        soft_time_limit=job.soft_time_limit,
+        soft_time_limit=run.soft_time_limit,
         sanitiser_patterns=settings.sanitiser_patterns,
         max_file_bytes=settings.output_file_max_bytes,
     )
@@ -191,24 +240,24 @@ def run_job_result(job_result_id: str) -> None:
     """Run one JobResult if it is still PENDING; record the outcome whatever happens."""
     current = runtime.current()
     result_id = uuid.UUID(str(job_result_id))
-    result = claim_and_load(current.db, result_id)
-    if result is None:
+    run = claim_and_load(current.db, result_id)
+    if run is None:
         return
     _heartbeat.ensure_running(current)
     recorder = RunRecorder(current.db, result_id)
-    try:  # no session is held while the job runs: its rows were loaded by the claim
-        if result.runner:
-            outcome = _run_runner(current, result, recorder)
+    try:  # no connection is held while the job runs: what it needs was read by the claim
+        if run.runner:
+            outcome = _run_runner(current, result_id, recorder)
         else:
-            transient = (take_sensitive_input(result_id) if _may_have_transient_input(result) else None) or {}
-            request = build_request(current.settings, result, transient)
-            outcome = _run_isolated(current.settings, request, recorder, result.job.time_limit)
+            transient = (take_sensitive_input(result_id) if _may_have_transient_input(run) else None) or {}
+            request = build_request(current.db, current.settings, run, transient)
+            outcome = _run_isolated(current.settings, request, recorder, run.time_limit)
     except Exception as exc:  # our failure to start the run must still end the run, never hang it
         logger.exception("run %s could not be started", result_id)
         outcome = ChildOutcome(
             "FAILURE", error=f"Could not start the run: {exc}", traceback=traceback.format_exc()
         )
-    finish(current.db, result_id, outcome, recorder)
+    finish(current.db, result_id, outcome, recorder, periodic=bool(run.interval))
 
 
 class _ProcessHeartbeat:
@@ -277,9 +326,7 @@ class _DirectSink:
         self.recorder = recorder
 
     def log(self, entry) -> None:
-        import dataclasses
-
-        self.recorder.log(dataclasses.asdict(entry))
+        self.recorder.log(entry.as_row())
         if len(self.recorder.pending) >= 100:
             self.recorder.flush()
 
@@ -299,10 +346,16 @@ _thread_load_lock = threading.Lock()
 _thread_loaded_commits: dict[str, str] = {}
 
 
-def _run_runner(current, result: JobResult, recorder: RunRecorder) -> ChildOutcome:
+def _run_runner(current, result_id: uuid.UUID, recorder: RunRecorder) -> ChildOutcome:
     """Run a JobRunner (the service's and extensions' own background work) in this thread."""
     from service.jobs.runner import find_runner
 
+    with current.db.session() as session:  # the runner gets its row as ``self.job``
+        result = session.get(
+            JobResult,
+            result_id,
+            options=[joinedload(JobResult.job).joinedload(Job.repository), joinedload(JobResult.user)],
+        )
     runner = find_runner(result.runner)()
     runner.logger.addHandler(_RecorderHandler(recorder))
     payload: dict[str, Any] = dict(result.input_data or {})
@@ -337,9 +390,12 @@ class _RecorderHandler(logging.Handler):
         )
 
 
-def finish(db, job_result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder) -> None:
+def finish(
+    db, job_result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder, *, periodic: bool = True
+) -> None:
     """Store the outcome and, in the same transaction, what follows it (a periodic run's successor);
-    a run cancelled or declared lost meanwhile keeps that ending."""
+    a run cancelled or declared lost meanwhile keeps that ending. ``periodic=False`` says the run
+    has no interval, so nothing follows it."""
     from service.background import after_finish
 
     rows = recorder.take_pending()
@@ -352,22 +408,26 @@ def finish(db, job_result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRec
         traceback=outcome.traceback,
         log_counts=counts,
     )
-    store = (
-        update(JobResult)
-        .where(JobResult.id == job_result_id, JobResult.status == Status.STARTED)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    try:  # the last log lines and the outcome in one transaction
+    parameters = {"run_id": job_result_id, **{f"outcome_{name}": values[name] for name in _OUTCOME_FIELDS}}
+    if not periodic:  # the common case: two statements, no ORM session
+        _store_outcome(db, rows, parameters)
+        return
+    try:  # the last log lines, the outcome and the successor in one transaction
         with db.session() as session:
+            connection = session.connection()
             if rows:
-                session.execute(insert(JobLogEntry), rows)
-            stored = session.execute(store.returning(JobResult.interval)).first()
+                connection.execute(_INSERT_LOGS, rows)
+            stored = connection.execute(_STORE_OUTCOME_NOTING_INTERVAL, parameters).first()
             if stored is not None and stored.interval:  # only periodic runs have anything to follow
                 after_finish(session, job_result_id)
     except Exception:  # never lose the outcome because its follow-up failed
         logger.exception("run %s: could not schedule what follows it", job_result_id)
-        with db.session() as session:
-            if rows:
-                session.execute(insert(JobLogEntry), rows)
-            session.execute(store)
+        _store_outcome(db, rows, parameters)
+
+
+def _store_outcome(db, rows: list[dict], parameters: dict) -> None:
+    """Write the last log lines and the outcome in one transaction."""
+    with db.engine.begin() as connection:
+        if rows:
+            connection.execute(_INSERT_LOGS, rows)
+        connection.execute(_STORE_OUTCOME, parameters)
