@@ -25,6 +25,8 @@ from service.config import Settings
 
 #: Tokens kept per notify list; more waiting tokens than this would only cause empty fetches.
 MAX_NOTIFY_TOKENS = 64
+#: Fewest messages a consumer keeps fetched ahead (see _WakeupConsumer).
+MIN_PREFETCH = 8
 #: How long a consumer whose prefetch is full waits before handing control back for acks.
 FULL_POLL_SECONDS = 0.001
 
@@ -35,6 +37,12 @@ def notify_key(namespace: str, queue_name: str) -> str:
 
 class _WakeupConsumer(_RedisConsumer):
     """A Redis consumer that waits on its queue's notify list instead of sleeping."""
+
+    def __init__(self, broker, queue_name, prefetch, timeout):
+        # Dramatiq prefetches 2 per thread. With one thread, a short higher-priority run can end
+        # before its consumer has fetched the next one, and the thread takes lower-priority work
+        # meanwhile; a deeper buffer keeps higher-priority work waiting in the worker.
+        super().__init__(broker, queue_name, max(prefetch, MIN_PREFETCH), timeout)
 
     def __next__(self):
         try:
