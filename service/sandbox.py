@@ -62,7 +62,7 @@ class _PipeSink:
         self.connection = connection
 
     def log(self, entry) -> None:
-        self.connection.send(("log", dataclasses.asdict(entry)))
+        self.connection.send(("log", entry.as_row()))
 
     def save_file(self, name: str, content: bytes) -> None:
         self.connection.send(("file", name, content))

@@ -53,8 +53,16 @@ class Job:
 
     @classmethod
     def options(cls) -> JobOptions:
-        """Return the checked ``Meta`` options; raises RegistrationError on a bad value."""
-        return read_options(cls)
+        """Return the checked ``Meta`` options; raises RegistrationError on a bad value.
+
+        Read once per class (each run asks several times); a class's own ``__dict__`` holds it,
+        so a subclass never sees its parent's.
+        """
+        options = cls.__dict__.get("_checked_options")
+        if options is None:
+            options = read_options(cls)
+            cls._checked_options = options
+        return options
 
     @classmethod
     def declared_variables(cls) -> dict[str, Variable]:

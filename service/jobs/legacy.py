@@ -2,6 +2,7 @@
 ``post_run()`` and the ``log_*(obj, message)`` calling convention."""
 
 import inspect
+import weakref
 from typing import Any
 
 _LEGACY_RUN_PARAMETERS = ["data", "commit"]
@@ -10,8 +11,21 @@ _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_O
 
 def has_legacy_run(job: Any) -> bool:
     """Tell whether ``job.run`` has the Nautobot 1.x signature ``run(self, data, commit)``."""
+    function = getattr(job.run, "__func__", None)
+    if function is None:  # not a plain method: look at it as it is
+        return _legacy_signature(job.run, skip=0)
+    known = _legacy_methods.get(function)
+    if known is None:  # inspect.signature is slow, and every run asks
+        known = _legacy_methods[function] = _legacy_signature(function, skip=1)
+    return known
+
+
+_legacy_methods: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
+
+
+def _legacy_signature(function: Any, *, skip: int) -> bool:
     try:
-        parameters = list(inspect.signature(job.run).parameters.values())
+        parameters = list(inspect.signature(function).parameters.values())[skip:]
     except (TypeError, ValueError):
         return False
     positional = [parameter.name for parameter in parameters if parameter.kind in _POSITIONAL]

@@ -82,6 +82,10 @@ class LogEntry:
     object: dict[str, Any] | None = None
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    def as_row(self) -> dict[str, Any]:
+        """Return the fields as a dict: a shallow copy, cheaper than ``dataclasses.asdict``."""
+        return dict(vars(self))
+
 
 class LogSink(Protocol):
     """Where a run's log entries and created files go (the service stores them in its database)."""
