@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, joinedload
 from service.errors import Conflict, JobNotRunnable, ValidationError
 from service.insert_once import insert_once
 from service.models import Job, JobButton, JobHook, JobResult, ObjectChangeEvent, User
-from service.runs import enqueue_job
+from service.runs import PreparedRun, enqueue_job, insert_runs, prepare_run
 
 ACCEPTED, IGNORED, DUPLICATE = "accepted", "ignored", "duplicate"
 _ACTION_FLAGS = {"create": "type_create", "update": "type_update", "delete": "type_delete"}
@@ -124,20 +124,22 @@ def record_change_event(
     """
     _check_sizes(change)
     loop = loop_reason(session, change, loop_users)
-    matched = [] if loop else start_hook_runs(session, change, user=user, known_queues=known_queues)
-    runs = [uuid.UUID(entry["job_result"]) for entry in matched if "job_result" in entry]
+    matched, planned = [], []
+    if not loop:
+        matched, planned = plan_hook_runs(session, change, user=user, known_queues=known_queues)
+    runs = [run.row["id"] for run in planned]
     reason = loop or (None if runs else _nothing_ran(change, matched))
-    with session.no_autoflush:  # the runs are flushed only once the event is known to be new
-        row = insert_once(
-            session,
-            ObjectChangeEvent,
-            _event_row(change, sender, matched, reason),
-            unique=("request_id", "object_type", "object_id", "action"),
-        )
+    row = insert_once(
+        session,
+        ObjectChangeEvent,
+        _event_row(change, sender, matched, reason),
+        unique=("request_id", "object_type", "object_id", "action"),
+    )
     if row is None:
-        session.rollback()  # drops the runs built above and their messages
+        session.rollback()
         reason = "This event (same request id, object and action) was received before; nothing new runs."
         return EventOutcome(DUPLICATE, reason, None, [], [])
+    insert_runs(session, planned)  # only once the event is known to be new
     return EventOutcome(ACCEPTED if runs else IGNORED, reason, row.id, runs, matched)
 
 
@@ -157,23 +159,40 @@ def loop_reason(session: Session, change: ChangeRecord, loop_users: tuple[str, .
     return f"Made by hook run {run_id}: hooks do not fire on their own changes."
 
 
-def start_hook_runs(
+def plan_hook_runs(
     session: Session, change: ChangeRecord, *, user: User | None, known_queues: tuple[str, ...]
-) -> list[dict[str, Any]]:
-    """Start one run per matching enabled hook; return, per matching hook, its run or why it was skipped."""
-    hooks = session.scalars(_ENABLED_HOOKS)
+) -> tuple[list[dict[str, Any]], list[PreparedRun]]:
+    """Prepare one run per matching enabled hook, writing nothing.
+
+    Returns, per matching hook, its run id or why it was skipped, and the prepared runs.
+    """
     payload = {"change": change.as_change()}
-    matched = []
-    for hook in hooks:
-        if hook_matches(hook, change):
-            skipped = skip_reason(hook, change)
-            outcome = (
-                {"skipped": skipped}
-                if skipped
-                else _start_run(session, hook, change, payload, user, known_queues)
-            )
-            matched.append({"hook": str(hook.id), "name": hook.name, **outcome})
-    return matched
+    matched, planned = [], []
+    for hook in session.scalars(_ENABLED_HOOKS):
+        if not hook_matches(hook, change):
+            continue
+        outcome = {"hook": str(hook.id), "name": hook.name}
+        skipped = skip_reason(hook, change)
+        if not skipped:
+            try:
+                run = prepare_run(
+                    session,
+                    hook.job,
+                    internal_data=payload,
+                    known_queues=known_queues,
+                    user=user,
+                    object_type=change.object_type,
+                    object_id=change.object_id,
+                )
+            except (JobNotRunnable, Conflict, ValidationError) as exc:  # this hook's problem, not the event's
+                skipped = str(exc)
+            else:
+                planned.append(run)
+                outcome["job_result"] = str(run.row["id"])
+        if skipped:
+            outcome["skipped"] = skipped
+        matched.append(outcome)
+    return matched, planned
 
 
 def hook_matches(hook: JobHook, change: ChangeRecord) -> bool:
@@ -181,30 +200,6 @@ def hook_matches(hook: JobHook, change: ChangeRecord) -> bool:
     return bool(getattr(hook, _ACTION_FLAGS[change.action])) and covers(
         hook.content_types, change.object_type
     )
-
-
-def _start_run(
-    session: Session,
-    hook: JobHook,
-    change: ChangeRecord,
-    payload: dict[str, Any],
-    user: User | None,
-    known_queues: tuple[str, ...],
-) -> dict[str, str]:
-    try:
-        result = enqueue_job(
-            session,
-            hook.job,
-            internal_data=payload,
-            known_queues=known_queues,
-            user=user,
-            object_type=change.object_type,
-            object_id=change.object_id,
-            flush=False,  # all of an event's runs go in one INSERT, with the event
-        )
-    except (JobNotRunnable, Conflict, ValidationError) as exc:  # this hook's problem, not the event's
-        return {"skipped": str(exc)}
-    return {"job_result": str(result.id)}
 
 
 def skip_reason(hook: JobHook, change: ChangeRecord) -> str | None:

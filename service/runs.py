@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from service.dispatch import send_after_commit
@@ -50,7 +51,15 @@ def check_runnable(job: Job) -> None:
         raise JobNotRunnable(f"Job {job.class_path} is not enabled.")
 
 
-def enqueue_job(
+@dataclasses.dataclass(frozen=True)
+class PreparedRun:
+    """A checked run request: its JobResult's column values and what must not be stored."""
+
+    row: dict[str, Any]
+    transient: dict | None  # sensitive values and uploads, for the worker only (see service.dispatch)
+
+
+def prepare_run(
     session: Session,
     job: Job,
     data: dict[str, Any] | None = None,
@@ -64,17 +73,15 @@ def enqueue_job(
     object_id: str | None = None,
     ignore_singleton_lock: bool = False,
     internal_data: dict[str, Any] | None = None,
-    flush: bool = True,
-) -> JobResult:
-    """Create a PENDING run of ``job`` and send it once ``session`` commits.
+) -> PreparedRun:
+    """Check a run request and build its PENDING row; nothing is written.
 
     ``internal_data`` is input the service fills in itself (a job hook's ``change``, a job button's
     ``object``): the stored schema lists user variables only, so it is not checked against it; the
-    worker validates it with the job class's own internal variables. ``flush=False`` leaves the
-    INSERT to the session's next flush, so a fan-out (job hooks) writes all its runs in one statement.
+    worker validates it with the job class's own internal variables.
 
-    Raises JobNotRunnable (disabled or uninstalled: no row is written), ValidationError naming
-    each bad field, or Conflict for a singleton job that is already waiting or running.
+    Raises JobNotRunnable (disabled or uninstalled), ValidationError naming each bad field, or
+    Conflict for a singleton job that is already waiting or running.
     """
     check_runnable(job)
     data = dict(data or {})
@@ -94,29 +101,51 @@ def enqueue_job(
         dryrun = True
     sensitive = job.has_sensitive_variables
     now = utcnow()
-    transient = _transient_input(data if sensitive else None, files)
-    result = JobResult(
-        id=uuid.uuid4(),
-        job=job,
-        name=job.name,
-        class_path=job.class_path,
-        status=Status.PENDING,
-        user=user,
-        queue=queue,
-        commit=job.commit,
-        dryrun=dryrun,
-        object_type=object_type,
-        object_id=object_id,
-        input_data=None if sensitive else data,
-        created=now,
-        enqueued=now,  # its message leaves when this transaction commits
-    )
-    session.add(result)
-    if flush:
-        session.flush()
+    row = {
+        "id": uuid.uuid4(),
+        "job_id": job.id,
+        "name": job.name,
+        "class_path": job.class_path,
+        "status": Status.PENDING,
+        "user_id": user.id if user is not None else None,
+        "queue": queue,
+        "commit": job.commit,
+        "dryrun": dryrun,
+        "object_type": object_type,
+        "object_id": object_id,
+        "input_data": None if sensitive else data,
+        "created": now,
+        "enqueued": now,  # its message leaves when this transaction commits
+    }
     # Sensitive input and uploaded files never touch the database (see service.dispatch).
-    send_after_commit(session, result.id, queue, sensitive_data=transient)
+    return PreparedRun(row, _transient_input(data if sensitive else None, files))
+
+
+def enqueue_job(session: Session, job: Job, data: dict[str, Any] | None = None, **options: Any) -> JobResult:
+    """Create a PENDING run of ``job`` and send it once ``session`` commits.
+
+    Takes ``prepare_run``'s options and raises its errors; no row is written when it raises.
+    """
+    prepared = prepare_run(session, job, data, **options)
+    result = JobResult(**prepared.row)
+    result.job, result.user = job, options.get("user")
+    session.add(result)
+    session.flush()
+    send_after_commit(session, result.id, result.queue, sensitive_data=prepared.transient)
     return result
+
+
+def insert_runs(session: Session, runs: list[PreparedRun]) -> None:
+    """Write prepared runs in one INSERT (no ORM unit of work) and send them once ``session`` commits.
+
+    For fan-outs (one change event starting many hook jobs), where the ORM's per-object
+    bookkeeping would cost more than the rows themselves.
+    """
+    if not runs:
+        return
+    session.connection().execute(insert(JobResult), [run.row for run in runs])
+    for run in runs:
+        send_after_commit(session, run.row["id"], run.row["queue"], sensitive_data=run.transient)
 
 
 def _transient_input(sensitive_data: dict | None, files: dict | None) -> dict | None:

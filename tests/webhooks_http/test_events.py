@@ -296,15 +296,15 @@ def test_fan_out_writes_every_run_and_the_event_in_one_transaction(client, runti
 
     for index in range(3):
         add_hook(f"hook {index}")
-    real_enqueue, calls = hooks.enqueue_job, []
+    real_prepare, calls = hooks.prepare_run, []
 
     def fail_on_the_third(*args, **kwargs):
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("database went away")
-        return real_enqueue(*args, **kwargs)
+        return real_prepare(*args, **kwargs)
 
-    monkeypatch.setattr(hooks, "enqueue_job", fail_on_the_third)
+    monkeypatch.setattr(hooks, "prepare_run", fail_on_the_third)
     assert send_signed(client, jobsync_event()).status_code == 500
     assert count(runtime, JobResult) == 0 and count(runtime, ObjectChangeEvent) == 0
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select, update
 from service.deliveries import decide
 from service.errors import ValidationError
 from service.models import GitRepository, JobResult, Status
-from service.runs import enqueue_job
+from service.runs import enqueue_job, insert_runs, prepare_run
 from service.sync_requests import request_sync_all
 from tests.factories import make_job
 from tests.webhooks_http.helpers import sync_results
@@ -42,17 +42,31 @@ def test_the_same_payload_as_user_data_is_refused_as_an_unknown_field(runtime):
     assert caught.value.fields == {"change": ["Unknown field."]}
 
 
-def test_a_run_enqueued_without_flushing_is_written_with_the_sessions_next_flush(runtime):
+def test_prepared_runs_are_written_in_one_insert_and_sent_once_committed(runtime):
+    queue = runtime.broker.queues["default"]
     with runtime.db.session() as session:
         job = make_job(session)
-        results = [
-            enqueue_job(session, job, known_queues=runtime.settings.all_queues, flush=False) for _ in range(3)
-        ]
-        assert all(result.id for result in results)
-        with runtime.db.engine.connect() as other:  # nothing reached the database yet
+        runs = [prepare_run(session, job, known_queues=runtime.settings.all_queues) for _ in range(3)]
+        with runtime.db.engine.connect() as other:  # preparing writes nothing
             assert other.scalar(select(func.count()).select_from(JobResult)) == 0
+        insert_runs(session, runs)
+        assert queue.qsize() == 0  # the messages wait for the commit
+    assert queue.qsize() == 3
     with runtime.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(JobResult)) == 3
+        rows = session.scalars(select(JobResult)).all()
+    assert {row.id for row in rows} == {run.row["id"] for run in runs}
+    assert all(row.status == Status.PENDING and row.enqueued and row.job_id == job.id for row in rows)
+
+
+def test_prepared_runs_rolled_back_send_nothing(runtime):
+    queue = runtime.broker.queues["default"]
+    with pytest.raises(RuntimeError), runtime.db.session() as session:
+        job = make_job(session)
+        insert_runs(session, [prepare_run(session, job, known_queues=runtime.settings.all_queues)])
+        raise RuntimeError("the caller fails after writing")
+    assert queue.qsize() == 0
+    with runtime.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(JobResult)) == 0
 
 
 def add_repositories(runtime, *names):
