@@ -420,6 +420,7 @@ def measure_push_to_reconciled(client: Client, args, db, work: Path) -> dict:
 
 def main() -> int:
     args = parse_args()
+    common.fresh_database(args.database_url)  # first: the header asks the database for its version
     common.print_header(
         "jobsync webhooks benchmark",
         {
@@ -430,7 +431,6 @@ def main() -> int:
             f"{args.connections} keep-alive connections from this process",
         },
     )
-    common.fresh_database(args.database_url)
     redis.Redis.from_url(args.redis_url).flushdb()
     from service.db import Database
 
