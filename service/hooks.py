@@ -168,11 +168,14 @@ def plan_hook_runs(
     """
     payload = {"change": change.as_change()}
     matched, planned = [], []
+    singletons_planned = set()  # nothing is written yet, so prepare_run cannot see these runs
     for hook in session.scalars(_ENABLED_HOOKS):
         if not hook_matches(hook, change):
             continue
         outcome = {"hook": str(hook.id), "name": hook.name}
         skipped = skip_reason(hook, change)
+        if not skipped and hook.job.id in singletons_planned:
+            skipped = f"Job {hook.job.class_path} is a singleton and another hook runs it for this event."
         if not skipped:
             try:
                 run = prepare_run(
@@ -189,6 +192,8 @@ def plan_hook_runs(
             else:
                 planned.append(run)
                 outcome["job_result"] = str(run.row["id"])
+                if hook.job.is_singleton:
+                    singletons_planned.add(hook.job.id)
         if skipped:
             outcome["skipped"] = skipped
         matched.append(outcome)

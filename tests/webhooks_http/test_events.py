@@ -279,6 +279,19 @@ def test_hooks_whose_job_cannot_run_are_skipped_and_the_event_says_why(
     assert reason in skipped["broken"] and skipped["working"] is None
 
 
+def test_two_hooks_on_one_singleton_job_start_one_run_per_event(client, runtime, add_hook):
+    with runtime.db.session() as session:
+        job = make_job(session, "EchoChange", module_name=RECEIVERS, is_job_hook_receiver=True,
+                       is_singleton=True)
+    add_hook("first", job=job)
+    add_hook("second", job=job)
+    response = send_signed(client, jobsync_event())
+    assert len(response.json["job_results"]) == 1 and len(runs(runtime)) == 1
+    [event] = stored_events(runtime)
+    skipped = {entry["name"]: entry.get("skipped") for entry in event.matched}
+    assert skipped["first"] is None and "is a singleton" in skipped["second"]
+
+
 def test_an_event_stores_who_sent_it_what_matched_and_which_runs_started(client, runtime, add_hook):
     hook_id, _ = add_hook()
     response = send_signed(client, payload("netbox4_device_updated"))
