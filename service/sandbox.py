@@ -11,6 +11,7 @@ The child sends ``("log", entry)``, ``("file", name, bytes)`` and finally ``("do
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import multiprocessing
 import signal
@@ -85,9 +86,15 @@ def _raise_soft_limit(signum, frame):
 
 
 def request_sanitiser(request: RunRequest):
+    return _sanitiser(tuple(request.sanitiser_patterns))
+
+
+@functools.lru_cache(maxsize=8)
+def _sanitiser(extra_patterns: tuple):
+    """One compiled Sanitiser per pattern set: the settings rarely change, runs are many."""
     from service.jobs.sanitise import DEFAULT_PATTERNS, Sanitiser
 
-    return Sanitiser([*DEFAULT_PATTERNS, *request.sanitiser_patterns])
+    return Sanitiser([*DEFAULT_PATTERNS, *extra_patterns])
 
 
 def execute_request(job_class, request: RunRequest, sink, sanitiser=None):

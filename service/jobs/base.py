@@ -78,11 +78,17 @@ class Job:
 
     @classmethod
     def variables(cls) -> dict[str, Variable]:
-        """Return the user-facing variables by name, ``Meta.field_order`` first, then the rest."""
-        found = cls.declared_variables()
-        ordered = {name: found.pop(name) for name in cls.options().field_order if name in found}
-        ordered.update(found)
-        return ordered
+        """Return the user-facing variables by name, ``Meta.field_order`` first, then the rest.
+
+        Worked out once per class, like ``options``; each call gets its own dict.
+        """
+        ordered = cls.__dict__.get("_ordered_variables")
+        if ordered is None:
+            found = cls.declared_variables()
+            ordered = {name: found.pop(name) for name in cls.options().field_order if name in found}
+            ordered.update(found)
+            cls._ordered_variables = ordered
+        return dict(ordered)
 
     @classmethod
     def internal_variables(cls) -> dict[str, Variable]:
