@@ -361,7 +361,7 @@ def print_summary(results: dict, args) -> None:
           thread.rate >= 0.5 * dramatiq.rate)
     ratio("jobsync process / raw Dramatiq", process.rate / dramatiq.rate)
     floor = results["floor"]
-    ratio("recording floor / raw Dramatiq (a ceiling for engines that record)", floor.rate / dramatiq.rate)
+    ratio("recording floor / raw Dramatiq (ceiling if runs are kept)", floor.rate / dramatiq.rate)
     ratio("jobsync thread / recording floor", thread.rate / floor.rate)
     ratio("jobsync process / recording floor", process.rate / floor.rate)
     if "rq-simple" in results:
