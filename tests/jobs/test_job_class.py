@@ -345,3 +345,28 @@ def test_load_json_refuses_a_symlink_pointing_outside(tmp_path, load_module):
     with pytest.raises(ValidationError) as caught:
         module.Reader().load_json("link.json")
     assert "outside the job's directory" in caught.value.fields["path"][0]
+
+
+def test_a_subclass_reads_its_own_options_and_variables_after_its_parent_was_read():
+    class Parent(Job):
+        first = StringVar()
+
+        class Meta:
+            name = "Parent"
+
+        def run(self, first):
+            return None
+
+    assert Parent.options().name == "Parent" and list(Parent.variables()) == ["first"]
+
+    class Child(Parent):
+        second = StringVar()
+
+        class Meta:
+            name = "Child"
+            field_order = ["second"]
+
+    assert Child.options().name == "Child" and list(Child.variables()) == ["second", "first"]
+    assert Parent.options().name == "Parent" and list(Parent.variables()) == ["first"]
+    Child.variables().clear()  # each caller gets its own dict
+    assert list(Child.variables()) == ["second", "first"]
