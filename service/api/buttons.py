@@ -11,17 +11,9 @@ from sqlalchemy import select
 from service.api.base import Blueprint, commit, db_session, get_or_404
 from service.api.fields import ModelSchema, ObjectUrl, brief, multi, object_type
 from service.api.pagination import PageQuery, page_of, paginate
-from service.api.related import (
-    content_types_field,
-    ensure_unique,
-    job_ids_named,
-    job_reference_field,
-    resolve_job,
-)
-from service.errors import ValidationError
+from service.api.related import apply_receiver_values, content_types_field, job_ids_named, job_reference_field
 from service.hooks import buttons_for
 from service.models import JobButton
-from service.receiver_rules import receiver_problem
 
 bp = Blueprint("job-buttons", __name__, url_prefix="/api/extras/job-buttons",
                description="Job buttons: run a job on one object.")
@@ -91,17 +83,7 @@ def filter_buttons(args: dict[str, Any]):
 
 def apply_values(session, button: JobButton, values: dict[str, Any]) -> JobButton:
     """Set ``values`` on ``button``; raises ValidationError naming each refused field."""
-    if "job" in values:
-        job = resolve_job(session, values["job"])
-        problem = receiver_problem(job, "button")
-        if problem:
-            raise ValidationError({"job": [problem]})
-        button.job = job
-    if "name" in values:
-        ensure_unique(session, JobButton, "name", values["name"], exclude_id=button.id)
-        button.name = values["name"]
-    if "content_types" in values:
-        button.content_types = list(dict.fromkeys(values["content_types"]))
+    apply_receiver_values(session, button, "button", values)
     for name in PLAIN_FIELDS:
         if name in values:
             setattr(button, name, values[name])

@@ -11,16 +11,10 @@ from sqlalchemy import select
 from service.api.base import Blueprint, commit, db_session, get_or_404
 from service.api.fields import ModelSchema, ObjectUrl, brief, multi, object_type
 from service.api.pagination import PageQuery, page_of, paginate
-from service.api.related import (
-    content_types_field,
-    ensure_unique,
-    job_ids_named,
-    job_reference_field,
-    resolve_job,
-)
+from service.api.related import apply_receiver_values, content_types_field, job_ids_named, job_reference_field
 from service.errors import ValidationError
 from service.models import JobHook
-from service.receiver_rules import hook_has_action, receiver_problem
+from service.receiver_rules import hook_has_action
 
 bp = Blueprint("job-hooks", __name__, url_prefix="/api/extras/job-hooks",
                description="Job hooks: run a job when objects change.")
@@ -83,17 +77,7 @@ def filter_hooks(args: dict[str, Any]):
 
 def apply_values(session, hook: JobHook, values: dict[str, Any]) -> JobHook:
     """Set ``values`` on ``hook``; raises ValidationError naming each refused field."""
-    if "job" in values:
-        job = resolve_job(session, values["job"])
-        problem = receiver_problem(job, "hook")
-        if problem:
-            raise ValidationError({"job": [problem]})
-        hook.job = job
-    if "name" in values:
-        ensure_unique(session, JobHook, "name", values["name"], exclude_id=hook.id)
-        hook.name = values["name"]
-    if "content_types" in values:
-        hook.content_types = list(dict.fromkeys(values["content_types"]))
+    apply_receiver_values(session, hook, "hook", values)
     for flag in FLAGS:
         if flag in values:
             setattr(hook, flag, values[flag])

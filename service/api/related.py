@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import NotFound, ValidationError
 from service.models import Job
-from service.receiver_rules import value_taken
+from service.receiver_rules import receiver_problem, value_taken
 from service.runs import get_job
 
 #: ``app_label.model``, as Nautobot names content types (e.g. ``dcim.device``).
@@ -46,6 +46,22 @@ def ensure_unique(session: Session, model: type, field: str, value: Any, *, excl
     """Raise ValidationError on ``field`` when another ``model`` row already holds ``value``."""
     if value_taken(session, model, field, value, exclude_id):
         raise ValidationError({field: [f"A {model.__name__} with this {field} already exists."]})
+
+
+def apply_receiver_values(session: Session, row: Any, kind: str, values: dict[str, Any]) -> None:
+    """Set the fields job hooks and job buttons share (``job``, ``name``, ``content_types``) on ``row``;
+    ``kind`` is "hook" or "button". Raises ValidationError naming the refused field."""
+    if "job" in values:
+        job = resolve_job(session, values["job"])
+        problem = receiver_problem(job, kind)
+        if problem:
+            raise ValidationError({"job": [problem]})
+        row.job = job
+    if "name" in values:
+        ensure_unique(session, type(row), "name", values["name"], exclude_id=row.id)
+        row.name = values["name"]
+    if "content_types" in values:
+        row.content_types = list(dict.fromkeys(values["content_types"]))
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:
