@@ -53,7 +53,7 @@ def fresh_database(url: str) -> None:
     """Create the database if missing, empty it and migrate it to head."""
     from sqlalchemy import text
 
-    from service.db import Database
+    from service.infra.db import Database
 
     if url.startswith("postgresql"):
         _create_postgres_database(url)

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from bench.common import Processes
 from service.models import GitRepository, Job, JobResult, Status, utcnow
-from service.runs import enqueue_job
+from service.runs.requests import enqueue_job
 
 TRIVIAL_MODULE = "bench.trivial_jobs"
 TRIVIAL_CLASS = "Trivial"

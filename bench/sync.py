@@ -2,7 +2,7 @@
 
 For each N: first sync, no-change resync, resync after removing half the classes, resync after
 touching one module; seconds, where they went (fetch, checkout, discovery, database) and the
-Job row counts. Runs ``service.sync.sync_repository`` in this process, as a worker would.
+Job row counts. Runs ``service.sources.sync.sync_repository`` in this process, as a worker would.
 """
 
 from __future__ import annotations
@@ -109,14 +109,14 @@ class PhaseTimer:
 
     def install(self) -> None:
         import repos.git
-        import service.sync
+        import service.sources.sync
 
         self._wrap(repos.git, "fetch", "fetch")
-        if not self._wrap(service.sync, "materialise_version", "checkout"):
+        if not self._wrap(service.sources.sync, "materialise_version", "checkout"):
             self._wrap(repos.git, "ensure_checkout", "checkout")
-        self._wrap(service.sync, "discover", "discover")
-        self._wrap(service.sync, "_apply", "database")
-        self._wrap(service.sync, "_collect_garbage", "gc")
+        self._wrap(service.sources.sync, "discover", "discover")
+        self._wrap(service.sources.sync, "_apply", "database")
+        self._wrap(service.sources.sync, "_collect_garbage", "gc")
 
     def _wrap(self, module, attribute: str, phase: str) -> bool:
         """Time calls of ``module.attribute``; False if the service no longer has it."""
@@ -163,8 +163,8 @@ def describe(summary: dict) -> str:
 # --- the benchmark ------------------------------------------------------------------------
 
 def run_size(runtime, scratch: Path, size: int, timer: PhaseTimer, profile: bool) -> list[Step]:
-    from service.repositories import add_repository
-    from service.sync import sync_repository
+    from service.sources.repositories import add_repository
+    from service.sources.sync import sync_repository
 
     work, remote = make_remote(scratch / f"n{size}", repository_files(size))
     with runtime.db.session() as session:

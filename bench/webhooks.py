@@ -432,7 +432,7 @@ def main() -> int:
         },
     )
     redis.Redis.from_url(args.redis_url).flushdb()
-    from service.db import Database
+    from service.infra.db import Database
 
     db = Database(args.database_url)
     with tempfile.TemporaryDirectory(prefix="jobsync-bench-webhooks-") as temporary:

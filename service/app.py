@@ -17,7 +17,6 @@ def create_app(overrides: dict[str, Any] | None = None, *, runtime=None) -> Flas
     app.config.update(SECRET_KEY=runtime.settings.secret_key, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
     app.extensions["jobsync"] = runtime
 
-    from service import health
     from service.api import (
         buttons,
         docs,
@@ -35,7 +34,8 @@ def create_app(overrides: dict[str, Any] | None = None, *, runtime=None) -> Flas
     )
     from service.api.base import init_api
     from service.api.errors import register_errors
-    from service.auth import Policy, enforce_policies
+    from service.web import health
+    from service.web.auth import Policy, enforce_policies
 
     api = init_api(app)
     register_errors(app)

@@ -12,9 +12,9 @@ from typing import Any
 
 from dramatiq.broker import Broker
 
-from service.broker import build_broker
 from service.config import Settings, load_settings
-from service.db import Database
+from service.infra.broker import build_broker
+from service.infra.db import Database
 
 
 @dataclasses.dataclass
@@ -47,11 +47,11 @@ def configure(settings: Settings | None = None, **overrides: Any) -> Runtime:
             _current.close()
         _current = Runtime(settings=settings, db=Database(settings.sqlalchemy_url),
                            broker=build_broker(settings), extensions=extensions)
-        from service import worker  # actors bind to the broker just built
+        from service.worker import actors as worker  # actors bind to the broker just built
 
         _current.actors = worker.declare_actors(_current.broker, settings.all_queues)
-        from service.background import DatabaseDispatcher
         from service.jobs.runner import set_dispatcher
+        from service.runs.runners import DatabaseDispatcher
 
         set_dispatcher(DatabaseDispatcher())  # JobRunner.enqueue writes JobResults from now on
     return _current

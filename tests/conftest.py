@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, make_url, text
 
 from service import runtime as runtime_module
 from service.config import load_settings
-from service.db import Database
+from service.infra.db import Database
 from service.models import Base
 
 TEST_DB = os.environ.get("JOBSYNC_TEST_DB", "sqlite")

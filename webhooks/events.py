@@ -6,7 +6,7 @@ NetBox's and Nautobot's ``X-Hook-Signature`` (SHA-512) or our ``X-Jobsync-Signat
 A signature sent while a secret is set is always verified, even beside a token.
 
 Answers 202 with the event's id, its runs and, per matching hook, the run or why it was
-skipped; 200 "duplicate" for an event seen before. See ``service.hooks`` for how hook jobs'
+skipped; 200 "duplicate" for an event seen before. See ``service.triggers.hooks`` for how hook jobs'
 own changes are kept from firing hooks again.
 """
 
@@ -20,10 +20,10 @@ from flask import Blueprint, current_app, jsonify, request
 
 from repos.credentials import resolve_credentials
 from repos.errors import RepositoryError
-from service.auth import Policy, authenticate, authorise
 from service.errors import AuthenticationFailed
-from service.hooks import DUPLICATE, ChangeRecord, record_change_event
 from service.models import User
+from service.triggers.hooks import DUPLICATE, ChangeRecord, record_change_event
+from service.web.auth import Policy, authenticate, authorise
 from webhooks.bodies import read_body
 from webhooks.changes import (
     ChangeEvent,

@@ -28,9 +28,16 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from repos.credentials import resolve_credentials
 from repos.errors import RepositoryError
-from service.deliveries import DUPLICATE, clip, decide, find_repository, receive_delivery, record_rejection
 from service.errors import NotFound, PermissionDenied
 from service.models import GitRepository
+from service.sources.deliveries import (
+    DUPLICATE,
+    clip,
+    decide,
+    find_repository,
+    receive_delivery,
+    record_rejection,
+)
 from webhooks.bodies import read_body
 from webhooks.errors import WebhookError
 from webhooks.providers import detect_provider, parse_delivery, verify_signature

@@ -12,8 +12,8 @@ from service.api.base import Blueprint, commit, db_session, get_or_404
 from service.api.fields import ModelSchema, ObjectUrl, brief, multi, object_type
 from service.api.pagination import PageQuery, page_of, paginate
 from service.api.related import apply_receiver_values, content_types_field, job_ids_named, job_reference_field
-from service.hooks import buttons_for
 from service.models import JobButton
+from service.triggers.hooks import buttons_for
 
 bp = Blueprint("job-buttons", __name__, url_prefix="/api/extras/job-buttons",
                description="Job buttons: run a job on one object.")

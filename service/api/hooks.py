@@ -14,7 +14,7 @@ from service.api.pagination import PageQuery, page_of, paginate
 from service.api.related import apply_receiver_values, content_types_field, job_ids_named, job_reference_field
 from service.errors import ValidationError
 from service.models import JobHook
-from service.receiver_rules import hook_has_action
+from service.triggers.rules import hook_has_action
 
 bp = Blueprint("job-hooks", __name__, url_prefix="/api/extras/job-hooks",
                description="Job hooks: run a job when objects change.")

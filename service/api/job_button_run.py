@@ -13,9 +13,9 @@ from marshmallow import fields
 
 from service.api.base import Blueprint, db_session, get_or_404
 from service.api.results import JobResultSchema
-from service.auth import current_principal
-from service.hooks import press_button
 from service.models import JobButton, User
+from service.triggers.hooks import press_button
+from service.web.auth import current_principal
 
 bp = Blueprint(
     "job-button-run",

@@ -16,14 +16,14 @@ from marshmallow import fields, validate
 from service.api.base import Blueprint, db_session
 from service.api.results import JobResultSchema
 from service.api.schedules import ScheduledJobSchema
-from service.auth import current_principal
 from service.errors import ValidationError
+from service.infra.presence import queue_warning
 from service.jobs.variables.objects import UploadedFile
 from service.models import JobResult, ScheduledJob, User
-from service.runs import enqueue_job, get_job
+from service.runs.requests import enqueue_job, get_job
 from service.scheduling import create_schedule, request_run
 from service.scheduling.schedules import effective_dryrun
-from service.worker_presence import queue_warning
+from service.web.auth import current_principal
 
 bp = Blueprint("job-runs", __name__, url_prefix="/api/extras/jobs", description="Run a job.")
 

@@ -12,9 +12,9 @@ from sqlalchemy import or_, select
 from service.api.base import Blueprint, db_session
 from service.api.fields import ModelSchema, ObjectUrl, brief, multi, object_type
 from service.api.pagination import PageQuery, page_of, paginate
-from service.job_settings import update_job_settings
 from service.models import OVERRIDABLE_FIELDS, Job
-from service.runs import get_job
+from service.runs.requests import get_job
+from service.sources.overrides import update_job_settings
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/extras/jobs", description="Jobs: list, inspect, enable.")
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from service.errors import NotFound, ValidationError
 from service.models import Job
-from service.receiver_rules import receiver_problem, value_taken
-from service.runs import get_job
+from service.runs.requests import get_job
+from service.triggers.rules import receiver_problem, value_taken
 
 #: ``app_label.model``, as Nautobot names content types (e.g. ``dcim.device``).
 CONTENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"

@@ -17,11 +17,11 @@ from service.api.base import Blueprint, commit, db_session, get_or_404
 from service.api.fields import ModelSchema, ObjectUrl, multi, object_type
 from service.api.pagination import PageQuery, page_of, paginate
 from service.api.results import JobResultSchema
-from service.auth import current_principal
 from service.models import GitRepository, JobResult, User
-from service.repositories import add_repository, remove_repository, update_repository
-from service.sync import request_sync
-from service.sync_requests import request_sync_all
+from service.sources.repositories import add_repository, remove_repository, update_repository
+from service.sources.sync import request_sync
+from service.sources.sync_all import request_sync_all
+from service.web.auth import current_principal
 
 bp = Blueprint("git-repositories", __name__, url_prefix="/api/extras/git-repositories",
                description="Git repositories of jobs: register, change, remove, sync.")

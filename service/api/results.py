@@ -28,7 +28,7 @@ from service.api.pagination import PageQuery, page_of, paginate
 from service.api.related import id_or_name, job_ids_named
 from service.errors import NotFound
 from service.models import JobLogEntry, JobOutputFile, JobResult, Status, User
-from service.runs import request_cancel
+from service.runs.requests import request_cancel
 
 bp = Blueprint("job-results", __name__, url_prefix="/api/extras/job-results",
                description="Job results: runs, their logs and files; cancel a run.")

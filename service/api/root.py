@@ -77,7 +77,7 @@ def users_root():
 def status():
     """Report versions, queues, extensions and the live workers serving each queue."""
     from service.errors import BrokerUnavailable
-    from service.worker_presence import live_workers, workers_by_queue
+    from service.infra.presence import live_workers, workers_by_queue
 
     runtime = current_app.extensions["jobsync"]
     settings = runtime.settings

@@ -18,10 +18,10 @@ from service.api.fields import ModelSchema, ObjectUrl, brief, multi, object_type
 from service.api.pagination import PageQuery, page_of, paginate
 from service.api.related import job_ids_named
 from service.api.results import JobResultSchema
-from service.auth import current_principal
 from service.models import ScheduledJob, User
 from service.models.scheduling import APPROVAL_STATES
 from service.scheduling import approve, delete_schedule, deny, dry_run
+from service.web.auth import current_principal
 
 bp = Blueprint("scheduled-jobs", __name__, url_prefix="/api/extras/scheduled-jobs",
                description="Scheduled jobs, and runs waiting for approval.")

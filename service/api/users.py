@@ -15,10 +15,10 @@ from service.api.base import Blueprint, db_session, get_or_404
 from service.api.fields import Computed, ModelSchema, ObjectUrl, brief, multi, object_type
 from service.api.pagination import PageQuery, page_of, paginate
 from service.api.related import id_or_name
-from service.auth import Principal, current_principal, require
 from service.errors import ValidationError
 from service.models import Token, User, utcnow
 from service.users import create_token
+from service.web.auth import Principal, current_principal, require
 
 tokens_bp = Blueprint("tokens", __name__, url_prefix="/api/users/tokens", description="Your API tokens.")
 users_bp = Blueprint("users", __name__, url_prefix="/api/users/users", description="Users (admin only).")

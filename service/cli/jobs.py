@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from service.cli.output import emit, json_option
 from service.models import Job
-from service.runs import get_job
+from service.runs.requests import get_job
 
 COLUMNS = ("class_path", "name", "grouping", "enabled", "installed")
 
@@ -76,8 +76,8 @@ def jobs_disable(state, job: str) -> None:
 @click.pass_obj
 def jobs_refresh(state, as_json: bool) -> None:
     """Rediscover the local jobs directory and the extensions' jobs (repositories sync on their own)."""
-    from service.extension_jobs import refresh_extension_jobs
-    from service.local_jobs import refresh_local_jobs
+    from service.sources.extension_jobs import refresh_extension_jobs
+    from service.sources.local import refresh_local_jobs
 
     runtime = state.runtime()
     rows = []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from service import repositories
 from service.cli.output import emit, json_option
 from service.models import GitRepository
+from service.sources import repositories
 
 COLUMNS = ("name", "slug", "remote_url", "branch", "current_head", "sync_status", "sync_time")
 
@@ -88,8 +88,8 @@ def repo_remove(state, name: str) -> None:
 def repo_sync(state, name: str, wait: bool, dry_run: bool) -> None:
     """Sync repository NAME from its remote (in this process on the embedded default)."""
     from service.cli.runs import finish, watch
-    from service.execution import run_job_result
-    from service.sync import request_sync
+    from service.sources.sync import request_sync
+    from service.worker.engine import run_job_result
 
     runtime = state.runtime()
     with runtime.db.session() as session:

@@ -21,7 +21,7 @@ from service import runtime as runtime_module
 from service.cli.output import emit, json_option
 from service.errors import NotFound
 from service.models import JobLogEntry, JobResult, Status
-from service.runs import enqueue_job, get_job, request_cancel
+from service.runs.requests import enqueue_job, get_job, request_cancel
 from service.users import get_user
 
 POLL_SECONDS = 0.2
@@ -100,7 +100,7 @@ def local_runtime(settings):
 
 def run_here(result_id: uuid.UUID, profile_path: Path | None) -> threading.Thread:
     """Start the run in a thread of this process (profiled when ``profile_path`` is given)."""
-    from service.execution import run_job_result
+    from service.worker.engine import run_job_result
 
     def target() -> None:
         if profile_path is None:

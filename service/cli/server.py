@@ -39,10 +39,10 @@ def db_upgrade(state) -> None:
 @click.pass_obj
 def worker_command(state, queues: tuple[str, ...], threads: int | None) -> None:
     """Run a Dramatiq worker for QUEUES (default: every queue, extensions' included)."""
-    from service import worker
-    from service.extension_jobs import refresh_extension_jobs
     from service.extensions import ready_extensions
-    from service.local_jobs import refresh_local_jobs
+    from service.sources.extension_jobs import refresh_extension_jobs
+    from service.sources.local import refresh_local_jobs
+    from service.worker import actors
 
     runtime = state.runtime()
     _logging(runtime.settings)
@@ -53,7 +53,7 @@ def worker_command(state, queues: tuple[str, ...], threads: int | None) -> None:
     refresh_extension_jobs(runtime)
     ready_extensions(runtime)
     stop = _wait_for_stop_signal()
-    worker.serve(runtime, queues or runtime.settings.all_queues, threads=threads, stop=stop)
+    actors.serve(runtime, queues or runtime.settings.all_queues, threads=threads, stop=stop)
 
 
 @click.command("scheduler")
@@ -61,7 +61,7 @@ def worker_command(state, queues: tuple[str, ...], threads: int | None) -> None:
 def scheduler_command(state) -> None:
     """Run the scheduler: enqueue due work, re-send lost messages, fail dead runs."""
     from service.extensions import ready_extensions
-    from service.scheduler import Scheduler
+    from service.scheduling.loop import Scheduler
 
     runtime = state.runtime()
     _logging(runtime.settings)
@@ -78,11 +78,11 @@ def serve_command(state, host: str, port: int) -> None:
     """Run web server, worker threads and scheduler in one process (migrates the database first)."""
     from werkzeug.serving import make_server
 
-    from service import worker
     from service.app import create_app
-    from service.extension_jobs import refresh_extension_jobs
-    from service.local_jobs import refresh_local_jobs
-    from service.scheduler import Scheduler
+    from service.scheduling.loop import Scheduler
+    from service.sources.extension_jobs import refresh_extension_jobs
+    from service.sources.local import refresh_local_jobs
+    from service.worker import actors
 
     runtime = state.runtime()
     _logging(runtime.settings)
@@ -91,7 +91,7 @@ def serve_command(state, host: str, port: int) -> None:
     refresh_extension_jobs(runtime)
     stop = _wait_for_stop_signal()
     worker_thread = threading.Thread(
-        target=worker.serve, args=(runtime, runtime.settings.all_queues),
+        target=actors.serve, args=(runtime, runtime.settings.all_queues),
         kwargs={"stop": stop}, name="jobsync-worker", daemon=True)
     scheduler_thread = threading.Thread(target=Scheduler(runtime).run_forever, args=(stop,),
                                         name="jobsync-scheduler", daemon=True)

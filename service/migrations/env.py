@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by ``service.db.Database.upgrade``."""
+"""Alembic environment: runs on the connection handed over by ``service.infra.db.Database.upgrade``."""
 
 from alembic import context
 from sqlalchemy import create_engine

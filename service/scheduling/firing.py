@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import Conflict, JobNotRunnable, ServiceError, ValidationError
 from service.models import Job, JobResult, ScheduledJob, ScheduledSlot
-from service.runs import enqueue_job
+from service.runs.requests import enqueue_job
 from service.scheduling.slots import latest_slot, next_slot
 
 READY_STATES = ("not_required", "approved")

@@ -15,7 +15,7 @@ from service.errors import Conflict, JobNotRunnable, ValidationError
 from service.jobs.schema import validate_with_schema
 from service.models import Job, JobResult, ScheduledJob, User, utcnow
 from service.models.scheduling import INTERVAL_TYPES
-from service.runs import check_runnable, choose_queue, enqueue_job
+from service.runs.requests import check_runnable, choose_queue, enqueue_job
 from service.scheduling.slots import ONE_OFF, instant_of, next_slot
 
 #: How far in the past a one-off's start time may be when it is created (clock skew, slow forms).

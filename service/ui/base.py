@@ -11,10 +11,11 @@ from flask import Blueprint, current_app, g, jsonify, redirect, render_template,
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from service.auth import authenticate
 from service.errors import AuthenticationFailed, JobsyncError, NotFound, PermissionDenied
 from service.models import User
-from service.ui import csrf, formatting
+from service.ui import formatting
+from service.web import csrf
+from service.web.auth import authenticate
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static",
                static_url_path="/ui/static")

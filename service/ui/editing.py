@@ -2,7 +2,7 @@
 
 Each overridable attribute comes with an "override" box: ticked, the value typed is kept over what
 the next sync discovers; cleared, the next sync sets the attribute from the job's code again.
-``read_changes`` names every flag, and ``service.job_settings.update_job_settings`` (shared
+``read_changes`` names every flag, and ``service.sources.overrides.update_job_settings`` (shared
 with the REST API's PATCH) applies them.
 """
 

@@ -1,7 +1,7 @@
 """The job hook and job button admin forms: read them, check them, and set them on a row.
 
 The form formats are read here; the rules shared with the REST API (right kind of receiver,
-unique name, at least one action) come from ``service.receiver_rules``.
+unique name, at least one action) come from ``service.triggers.rules``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from service.errors import ValidationError
 from service.models import Job, JobButton, JobHook
-from service.receiver_rules import RECEIVER_FLAGS, hook_has_action, receiver_problem, value_taken
+from service.triggers.rules import RECEIVER_FLAGS, hook_has_action, receiver_problem, value_taken
 
 CONTENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 HOOK_FLAGS = ("enabled", "type_create", "type_update", "type_delete", "run_on_noop_update")

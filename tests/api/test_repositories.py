@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from service.execution import run_job_result
+from service.worker.engine import run_job_result
 from tests.repos.gitfixtures import make_remote
 from tests.repos.samples import SELF_REGISTERING
 

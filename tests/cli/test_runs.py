@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from service.cli import main
-from service.db import Database
+from service.infra.db import Database
 from service.models import Job, JobResult, Status
 from service.users import create_user
 from tests.factories import make_job, make_result

@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import select
 
-from service.execution import run_job_result
 from service.models import JobLogEntry, JobResult, Status
+from service.worker.engine import run_job_result
 from tests.factories import make_job, make_result
 
 

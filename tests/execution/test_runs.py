@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from service.errors import Conflict, JobNotRunnable, ValidationError
 from service.models import JobResult, Status
-from service.runs import enqueue_job
+from service.runs.requests import enqueue_job
 from tests.factories import make_job
 
 QUEUES = ("high", "default", "low")

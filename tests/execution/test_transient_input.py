@@ -4,11 +4,11 @@ import threading
 
 from sqlalchemy import select
 
-from service.execution import run_job_result
 from service.jobs import UploadedFile
 from service.models import Base, JobResult, Status
-from service.runs import enqueue_job
+from service.runs.requests import enqueue_job
 from service.runtime import configure
+from service.worker.engine import run_job_result
 from tests.factories import make_job
 from tests.servers import wait_until
 

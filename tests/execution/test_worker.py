@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from service.models import JobLogEntry, JobResult, Status
-from service.runs import enqueue_job, request_cancel
+from service.runs.requests import enqueue_job, request_cancel
 from tests.factories import make_job
 from tests.servers import wait_until
 

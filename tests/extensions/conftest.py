@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.extension_jobs import refresh_extension_jobs
+from service.sources.extension_jobs import refresh_extension_jobs
 from tests.extensions.samples import ACME
 
 

@@ -7,11 +7,11 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from service.cli import main
-from service.execution import run_job_result
-from service.extension_jobs import refresh_extension_jobs
 from service.models import Job, JobResult, Status, utcnow
-from service.runs import enqueue_job
+from service.runs.requests import enqueue_job
 from service.runtime import configure
+from service.sources.extension_jobs import refresh_extension_jobs
+from service.worker.engine import run_job_result
 from tests.extensions.samples import ACME, cli_environment, unique_package, write_extension
 from tests.factories import make_job, make_result
 
@@ -120,8 +120,8 @@ def test_acme_housekeeping_counts_runs_stale_on_acme_queues_after_the_configured
 def test_acme_housekeeping_gets_a_run_every_minute_when_a_worker_starts(runtime):
     from acme_extension.housekeeping import AcmeHousekeeping
 
-    from service.background import enqueue_system_jobs
     from service.jobs import runner_path
+    from service.runs.runners import enqueue_system_jobs
 
     enqueue_system_jobs()
     with runtime.db.session() as session:

@@ -7,13 +7,13 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from service import worker
 from service.config import BUILTIN_QUEUES
+from service.infra.presence import live_workers, queue_warning
 from service.models import Job, JobResult, Status
-from service.runs import enqueue_job
+from service.runs.requests import enqueue_job
 from service.runtime import configure
 from service.users import create_token, create_user
-from service.worker_presence import live_workers, queue_warning
+from service.worker import actors
 from tests.extensions.samples import ACME, cli_environment, start_jobsync, stop
 from tests.factories import make_user
 from tests.servers import RedisServer, wait_until
@@ -30,7 +30,7 @@ def embedded_worker(runtime):
 
     def start(*queues: str):
         stop_event = threading.Event()
-        thread = threading.Thread(target=worker.serve, args=(runtime, queues),
+        thread = threading.Thread(target=actors.serve, args=(runtime, queues),
                                   kwargs={"threads": 1, "stop": stop_event}, daemon=True)
         thread.start()
         stops.append((stop_event, thread))

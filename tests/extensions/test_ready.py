@@ -2,8 +2,8 @@
 
 import pytest
 
+from service.infra.presence import live_workers
 from service.runtime import configure
-from service.worker_presence import live_workers
 from tests.extensions.samples import cli_environment, start_jobsync, stop_all, unique_package, write_extension
 from tests.servers import wait_until
 

@@ -6,12 +6,12 @@ import tarfile
 
 import pytest
 
-from service.execution import run_job_result
 from service.models import Job, JobResult, Status
-from service.repositories import add_repository
-from service.runs import enqueue_job
+from service.runs.requests import enqueue_job
 from service.runtime import configure
-from service.sync import SyncFailed, sync_repository
+from service.sources.repositories import add_repository
+from service.sources.sync import SyncFailed, sync_repository
+from service.worker.engine import run_job_result
 from tests.repos.samples import SELF_REGISTERING, job_module
 from tests.sync.helpers import jobs_by_path, repository_row
 

@@ -3,8 +3,8 @@ import threading
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
-from service.broker import WakeupRedisBroker, build_broker
-from service.worker import run_actor_name
+from service.infra.broker import WakeupRedisBroker, build_broker
+from service.worker.actors import run_actor_name
 from tests.servers import wait_until
 
 
@@ -58,7 +58,7 @@ def test_an_idle_redis_consumer_wakes_on_enqueue_instead_of_sleeping(redis_setti
 
 
 def test_a_batch_enqueued_in_one_round_trip_is_consumed_like_single_messages(redis_settings):
-    from service.broker import enqueue_many
+    from service.infra.broker import enqueue_many
 
     broker = build_broker(redis_settings)
     for queue in ("default", "low"):

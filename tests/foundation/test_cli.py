@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from service.cli import main
-from service.db import Database
+from service.infra.db import Database
 from service.models import Token
 from service.users import hash_token
 

@@ -1,7 +1,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from service.db import Database
+from service.infra.db import Database
 from service.models import Base
 
 

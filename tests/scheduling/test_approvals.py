@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from service.errors import Conflict, PermissionDenied, ValidationError
 from service.models import JobResult, ScheduledJob
-from service.scheduler import Scheduler
 from service.scheduling import approve, create_schedule, deny, dry_run, request_run
+from service.scheduling.loop import Scheduler
 from tests.factories import make_job, make_user
 
 QUEUES = ("high", "default", "low")

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from service.background import DatabaseDispatcher
 from service.errors import ValidationError
 from service.jobs.runner import set_dispatcher
 from service.models import JobResult, Status
-from service.scheduler import Scheduler
+from service.runs.runners import DatabaseDispatcher
+from service.scheduling.loop import Scheduler
 from tests.factories import make_user
 from tests.scheduling.conftest import sent_ids
 from tests.scheduling.sample_runners import Greeter

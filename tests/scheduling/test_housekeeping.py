@@ -4,10 +4,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from service import execution
-from service.housekeeping import Housekeeping, purge_old_results
 from service.models import JobLogEntry, JobOutputFile, JobResult, ScheduledSlot, Status, utcnow
-from service.scheduler import Scheduler
+from service.runs.housekeeping import Housekeeping, purge_old_results
+from service.scheduling.loop import Scheduler
+from service.worker import engine
 from tests.factories import make_job, make_result
 from tests.scheduling.conftest import new_schedule
 
@@ -54,7 +54,7 @@ def test_the_housekeeping_system_job_runs_on_the_configured_retention(runtime):
     with runtime.db.session() as session:
         make_result(session, make_job(session), status=Status.SUCCESS, created=old, completed=old)
     run = Housekeeping.enqueue()
-    execution.run_job_result(str(run.id))
+    engine.run_job_result(str(run.id))
     with runtime.db.session() as session:
         (done,) = session.scalars(select(JobResult))
     assert done.id == run.id and done.status == Status.SUCCESS and done.result["results"] == 1

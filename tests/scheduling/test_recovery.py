@@ -5,8 +5,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from service.models import JobLogEntry, JobResult, Status
-from service.recovery import fail_lost_runs, send_waiting_runs
-from service.scheduler import Scheduler
+from service.scheduling.loop import Scheduler
+from service.scheduling.recovery import fail_lost_runs, send_waiting_runs
 from tests.factories import make_job, make_result
 from tests.scheduling.conftest import sent_ids
 

@@ -13,8 +13,8 @@ import redis
 
 from service import runtime as runtime_module
 from service.models import JobResult, Status, utcnow
-from service.runs import enqueue_job
-from service.scheduler import Scheduler
+from service.runs.requests import enqueue_job
+from service.scheduling.loop import Scheduler
 from tests.factories import make_job
 from tests.scheduling.sample_runners import Dawdler, Greeter
 from tests.servers import RedisServer, wait_until

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from service.errors import JobNotRunnable, ValidationError
 from service.models import JobResult, ScheduledJob, ScheduledSlot, Status
-from service.scheduler import Scheduler
 from service.scheduling import SlotAlreadyFired, create_schedule, fire_slot
+from service.scheduling.loop import Scheduler
 from tests.factories import make_job, make_user
 from tests.scheduling.conftest import FakeClock, new_schedule
 

@@ -1,6 +1,6 @@
 import pytest
 
-from service.repositories import add_repository
+from service.sources.repositories import add_repository
 from tests.repos.gitfixtures import make_remote
 from tests.repos.samples import SELF_REGISTERING
 

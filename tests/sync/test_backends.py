@@ -4,11 +4,11 @@ import pytest
 
 from repos.backends import LocalDirectoryBackend, content_hash
 from service.errors import ValidationError
-from service.execution import run_job_result
 from service.models import GitRepository, JobResult, Status
-from service.repositories import add_repository
-from service.runs import enqueue_job
-from service.sync import SyncFailed, sync_repository
+from service.runs.requests import enqueue_job
+from service.sources.repositories import add_repository
+from service.sources.sync import SyncFailed, sync_repository
+from service.worker.engine import run_job_result
 from tests.repos.gitfixtures import write_files
 from tests.repos.samples import SELF_REGISTERING, job_module
 from tests.sync.helpers import jobs_by_path, repository_row

@@ -2,9 +2,9 @@
 
 from sqlalchemy import func, select
 
-from service.execution import run_job_result
 from service.models import JobResult, Status
-from service.sync import request_sync
+from service.sources.sync import request_sync
+from service.worker.engine import run_job_result
 from tests.repos.gitfixtures import commit, head, push, write_files
 from tests.sync.helpers import repository_row
 

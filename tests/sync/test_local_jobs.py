@@ -2,11 +2,11 @@
 
 from sqlalchemy import select
 
-from service.execution import run_job_result
-from service.local_jobs import content_version, refresh_local_jobs
 from service.models import Job, JobResult, Status
-from service.runs import enqueue_job
+from service.runs.requests import enqueue_job
 from service.runtime import configure
+from service.sources.local import content_version, refresh_local_jobs
+from service.worker.engine import run_job_result
 from tests.repos.gitfixtures import write_files
 from tests.repos.samples import job_module
 

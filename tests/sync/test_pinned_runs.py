@@ -4,12 +4,12 @@ import shutil
 
 from sqlalchemy import select, text
 
-from service.execution import run_job_result
 from service.jobs.runner import runner_path
 from service.models import Base, Job, JobResult, Status
-from service.repositories import add_repository
-from service.runs import enqueue_job
-from service.sync import SyncRepository, sync_repository
+from service.runs.requests import enqueue_job
+from service.sources.repositories import add_repository
+from service.sources.sync import SyncRepository, sync_repository
+from service.worker.engine import run_job_result
 from tests.repos.gitfixtures import commit, head, push, write_files
 from tests.repos.samples import job_module
 

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from service.models import Job, JobButton, JobHook, ScheduledJob, utcnow
-from service.sync import SyncFailed, sync_repository
+from service.sources.sync import SyncFailed, sync_repository
 from tests.repos.gitfixtures import commit, delete_remote_branch, git, head, orphan_commit, push, write_files
 from tests.repos.samples import job_module
 from tests.sync.helpers import jobs_by_path, repository_row
@@ -109,7 +109,7 @@ def test_a_deleted_branch_fails_the_sync_and_changes_nothing(runtime, repository
 
 
 def test_an_unreachable_remote_fails_the_sync_with_a_clear_error(runtime, tmp_path):
-    from service.repositories import add_repository
+    from service.sources.repositories import add_repository
 
     with runtime.db.session() as session:
         repository = add_repository(
@@ -152,8 +152,8 @@ def test_a_broken_jobs_package_changes_nothing_and_keeps_the_last_good_head(runt
 
 
 def test_a_module_that_hangs_at_import_is_killed_at_the_timeout(settings, remote, tmp_path):
-    from service.repositories import add_repository
     from service.runtime import configure
+    from service.sources.repositories import add_repository
 
     runtime = configure(settings.replace(discovery_timeout_seconds=2))
     work, bare = remote

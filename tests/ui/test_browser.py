@@ -17,9 +17,9 @@ from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from service.infra.presence import PresencePublisher
 from service.jobs import StringVar
 from service.models import JobButton, JobResult
-from service.worker_presence import PresencePublisher
 from tests.factories import make_job
 from tests.repos.gitfixtures import commit, git
 from tests.servers import free_port

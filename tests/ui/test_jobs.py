@@ -162,7 +162,7 @@ def test_an_uploaded_file_goes_with_the_run(runtime, alice):
         content_type="multipart/form-data",
     )
     assert response.status_code == 303
-    from service.dispatch import take_sensitive_input
+    from service.infra.outbox import take_sensitive_input
 
     with runtime.db.session() as session:
         result = session.scalars(select(JobResult)).one()

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from service.jobs.runner import runner_path
 from service.models import GitRepository, JobResult, Status, User
-from service.sync import SyncRepository
+from service.sources.sync import SyncRepository
 from service.ui.formatting import commit_url, display_remote
 from tests.ui.conftest import post
 

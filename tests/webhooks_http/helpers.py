@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from service.jobs.runner import runner_path
 from service.models import JobResult, WebhookDelivery
-from service.sync import SyncRepository
+from service.sources.sync import SyncRepository
 
 SYNC_RUNNER = runner_path(SyncRepository)
 

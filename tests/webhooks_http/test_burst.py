@@ -8,11 +8,11 @@ import dramatiq
 import pytest
 from sqlalchemy import select
 
-from service import recovery
 from service import runtime as runtime_module
 from service.app import create_app
 from service.models import GitRepository, JobResult, Status
-from service.scheduler import Scheduler
+from service.scheduling import recovery
+from service.scheduling.loop import Scheduler
 from tests.repos.gitfixtures import commit, git, make_remote, push
 from tests.repos.samples import SELF_REGISTERING
 from tests.servers import wait_until

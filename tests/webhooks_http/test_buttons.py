@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
-from service.execution import run_job_result
 from service.models import JobButton, JobResult, Status
+from service.worker.engine import run_job_result
 from tests.factories import make_job
 from tests.webhooks_http.helpers import count
 

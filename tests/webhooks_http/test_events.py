@@ -8,8 +8,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from service.execution import run_job_result
 from service.models import JobHook, JobResult, ObjectChangeEvent, Status
+from service.worker.engine import run_job_result
 from tests.factories import make_job
 from tests.webhooks.fixtures import changed, payload, payload_json
 from tests.webhooks_http.conftest import EVENTS_SECRET
@@ -305,7 +305,7 @@ def test_an_event_stores_who_sent_it_what_matched_and_which_runs_started(client,
 
 
 def test_fan_out_writes_every_run_and_the_event_in_one_transaction(client, runtime, add_hook, monkeypatch):
-    from service import hooks
+    from service.triggers import hooks
 
     for index in range(3):
         add_hook(f"hook {index}")

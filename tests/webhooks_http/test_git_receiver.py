@@ -235,7 +235,7 @@ def test_headers_of_no_known_provider_answer_400(client, runtime, repository):
 def test_a_sync_that_cannot_be_queued_leaves_the_delivery_id_free_for_the_senders_retry(
     client, runtime, repository, monkeypatch
 ):
-    from service import deliveries as deliveries_module
+    from service.sources import deliveries as deliveries_module
 
     def broken(session, repository):
         raise ConnectionError("database gone")

@@ -3,11 +3,11 @@
 import pytest
 from sqlalchemy import func, select, update
 
-from service.deliveries import decide
 from service.errors import ValidationError
 from service.models import GitRepository, JobResult, Status
-from service.runs import enqueue_job, insert_runs, prepare_run
-from service.sync_requests import request_sync_all
+from service.runs.requests import enqueue_job, insert_runs, prepare_run
+from service.sources.deliveries import decide
+from service.sources.sync_all import request_sync_all
 from tests.factories import make_job
 from tests.webhooks_http.helpers import sync_results
 from webhooks.providers import PushEvent

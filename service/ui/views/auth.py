@@ -10,8 +10,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.models import User
 from service.ui.base import bp, db, safe_next
-from service.ui.csrf import rotate_csrf_token
 from service.users import check_password
+from service.web.csrf import rotate_csrf_token
 
 LOGIN_FAILED = "Wrong user name or password."
 #: Checked against when the user name is unknown, so that answer takes as long as a wrong password.

@@ -9,14 +9,14 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from service.errors import Conflict, JobNotRunnable, ValidationError
-from service.job_settings import update_job_settings
+from service.infra.presence import queue_warning, workers_by_queue
 from service.models import JobResult, ScheduledJob
-from service.runs import enqueue_job, get_job
+from service.runs.requests import enqueue_job, get_job
 from service.scheduling import create_schedule, request_run
+from service.sources.overrides import update_job_settings
 from service.ui import editing, runform
 from service.ui.base import bp, current_user, db, known_queues, require, runtime
 from service.ui.queries import JobFilters, grouped_jobs
-from service.worker_presence import queue_warning, workers_by_queue
 
 RECENT_RUNS = 10
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from service.errors import ValidationError
 from service.jobs.runner import runner_path
 from service.models import GitRepository, Job, JobResult
-from service.repositories import add_repository, get_repository, remove_repository, update_repository
-from service.sync import SyncRepository, request_sync
+from service.sources.repositories import add_repository, get_repository, remove_repository, update_repository
+from service.sources.sync import SyncRepository, request_sync
 from service.ui.base import bp, db, require, runtime
 from service.ui.formatting import display_remote
 from service.ui.paging import paginate

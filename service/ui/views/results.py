@@ -9,14 +9,14 @@ from flask import Response, flash, jsonify, redirect, render_template, request, 
 from sqlalchemy import select
 
 from service.errors import Conflict, NotFound
+from service.infra.presence import queue_warning
 from service.models import LOG_LEVELS, GitRepository, JobOutputFile, JobResult, Status
-from service.runs import request_cancel
+from service.runs.requests import request_cancel
 from service.ui.base import bp, db, require, runtime
 from service.ui.formatting import duration, iso, pretty_json, status_class, when
 from service.ui.logview import level_counts, line_json, render_log
 from service.ui.paging import paginate
 from service.ui.queries import ResultFilters, log_lines, result_statement
-from service.worker_presence import queue_warning
 
 #: How often a page watching a run asks for news, in milliseconds (sent to the script).
 POLL_INTERVAL_MS = 700

@@ -113,7 +113,7 @@ def enforce_policies(app: Flask, policies: dict[str, Policy]) -> None:
         g.principal = principal
         if principal.token_id is None and request.method not in SAFE_METHODS:
             # A browser sends its session cookie whatever page asks: writes need the UI's CSRF token.
-            from service.ui.csrf import check_csrf
+            from service.web.csrf import check_csrf
 
             check_csrf()
         authorise(principal, policy, request.method)

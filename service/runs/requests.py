@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from service.dispatch import send_after_commit
 from service.errors import Conflict, JobNotRunnable, NotFound, ValidationError
+from service.infra.outbox import send_after_commit
 from service.jobs.schema import validate_with_schema
 from service.models import Job, JobResult, Status, User, utcnow
 
@@ -56,7 +56,7 @@ class PreparedRun:
     """A checked run request: its JobResult's column values and what must not be stored."""
 
     row: dict[str, Any]
-    transient: dict | None  # sensitive values and uploads, for the worker only (see service.dispatch)
+    transient: dict | None  # sensitive values and uploads, for the worker only (see service.infra.outbox)
 
 
 def prepare_run(
@@ -117,7 +117,7 @@ def prepare_run(
         "created": now,
         "enqueued": now,  # its message leaves when this transaction commits
     }
-    # Sensitive input and uploaded files never touch the database (see service.dispatch).
+    # Sensitive input and uploaded files never touch the database (see service.infra.outbox).
     return PreparedRun(row, _transient_input(data if sensitive else None, files))
 
 

@@ -1,7 +1,7 @@
 """Apply what discovery found to Job rows: the plan from ``repos.reconcile``, written in one session.
 
-Shared by every source of jobs: git repositories (``service.sync``) and the local jobs
-directory (``service.local_jobs``).
+Shared by every source of jobs: git repositories (``service.sources.sync``) and the local jobs
+directory (``service.sources.local``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from repos.reconcile import SYNCED_FIELDS, JobSnapshot, SyncPlan, class_path_for, plan_sync
 from repos.report import DiscoveryReport
 from service.models import OVERRIDABLE_FIELDS, GitRepository, Job
-from service.repositories import uninstall_jobs
+from service.sources.repositories import uninstall_jobs
 
 
 def snapshot(job: Job) -> JobSnapshot:

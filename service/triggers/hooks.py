@@ -28,9 +28,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from service.errors import Conflict, JobNotRunnable, ValidationError
-from service.insert_once import insert_once
+from service.infra.inserts import insert_once
 from service.models import Job, JobButton, JobHook, JobResult, ObjectChangeEvent, User
-from service.runs import PreparedRun, enqueue_job, insert_runs, prepare_run
+from service.runs.requests import PreparedRun, enqueue_job, insert_runs, prepare_run
 
 ACCEPTED, IGNORED, DUPLICATE = "accepted", "ignored", "duplicate"
 _ACTION_FLAGS = {"create": "type_create", "update": "type_update", "delete": "type_delete"}

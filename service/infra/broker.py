@@ -141,7 +141,7 @@ def enqueue_many(broker: Broker, messages: list[Message]) -> None:
 
 
 def _middleware() -> list:
-    # No TimeLimit or AgeLimit: limits are the job's own (service.execution); no retries by default.
+    # No TimeLimit or AgeLimit: limits are the job's own (service.worker.engine); no retries by default.
     return [CurrentMessage(), Callbacks(), Pipelines(), Retries(max_retries=0)]
 
 

@@ -23,12 +23,12 @@ from sqlalchemy.orm import joinedload
 
 from repos.checkouts import materialise_version
 from service import runtime
-from service.dispatch import take_sensitive_input
 from service.extensions import EXTENSIONS_SOURCE, extension_module
-from service.local_jobs import LOCAL_NAMESPACE
+from service.infra.outbox import take_sensitive_input
 from service.models import GitRepository, Job, JobLogEntry, JobOutputFile, JobResult, Status, User, utcnow
-from service.repositories import open_backend
-from service.sandbox import ChildOutcome, JobProcessPool, RunRequest, execute_request, load_class
+from service.sources.local import LOCAL_NAMESPACE
+from service.sources.repositories import open_backend
+from service.worker.job_process import ChildOutcome, JobProcessPool, RunRequest, execute_request, load_class
 
 logger = logging.getLogger(__name__)
 
@@ -396,7 +396,7 @@ def finish(
     """Store the outcome and, in the same transaction, what follows it (a periodic run's successor);
     a run cancelled or declared lost meanwhile keeps that ending. ``periodic=False`` says the run
     has no interval, so nothing follows it."""
-    from service.background import after_finish
+    from service.runs.runners import after_finish
 
     rows = recorder.take_pending()
     counts = dict(recorder.counts) or dict(outcome.log_counts or {})

@@ -21,8 +21,8 @@ from service import runtime
 from service.errors import ServiceError, ValidationError
 from service.jobs import JobRunner
 from service.models import GitRepository, Job, JobResult, Status, utcnow
-from service.reconciliation import apply_discovery, describe_plan
-from service.repositories import open_backend
+from service.sources.apply import apply_discovery, describe_plan
+from service.sources.repositories import open_backend
 
 SYNC_STATUS_COMPLETED = "completed"
 SYNC_STATUS_PARTIAL = "partial"

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from service import runtime
-from service.broker import enqueue_many
+from service.infra.broker import enqueue_many
 
 _PENDING_KEY = "jobsync.pending_messages"
 

@@ -25,8 +25,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from service import runtime
-from service.dispatch import send_after_commit
 from service.errors import ValidationError
+from service.infra.outbox import send_after_commit
 from service.jobs.runner import JobRunner, runner_path, system_jobs
 from service.models import JobResult, Status, utcnow
 
@@ -324,7 +324,7 @@ class DatabaseDispatcher:
 
 def enqueue_system_jobs() -> int:
     """Make sure every registered system job has its periodic run waiting; return how many."""
-    import service.housekeeping  # noqa: F401  (importing registers the built-in system jobs)
+    import service.runs.housekeeping  # noqa: F401  (importing registers the built-in system jobs)
 
     done = 0
     for runner_class, interval in system_jobs():

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify
 
-from service.broker import ping as ping_broker
+from service.infra.broker import ping as ping_broker
 
 bp = Blueprint("health", __name__)
 
@@ -29,7 +29,7 @@ def check_backends(runtime) -> dict[str, str]:
 def worker_detail(runtime) -> dict[str, int] | None:
     """Live workers per queue, for information only: a queue nobody serves does not make us unready."""
     from service.errors import BrokerUnavailable
-    from service.worker_presence import workers_by_queue
+    from service.infra.presence import workers_by_queue
 
     try:
         return workers_by_queue(runtime)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import GitRepository, JobResult
-from service.sync import request_sync
+from service.sources.sync import request_sync
 
 
 def request_sync_all(session: Session, *, user=None) -> list[JobResult]:

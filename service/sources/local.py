@@ -12,7 +12,7 @@ from typing import Any
 
 from repos.backends import content_hash
 from repos.discover import discover
-from service.reconciliation import apply_discovery, describe_plan
+from service.sources.apply import apply_discovery, describe_plan
 
 LOCAL_NAMESPACE = "local"
 logger = logging.getLogger(__name__)

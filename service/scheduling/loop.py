@@ -27,7 +27,8 @@ Step = Callable[[datetime], int]
 
 def default_steps(runtime) -> list[Step]:
     """The built-in steps, bound to ``runtime``."""
-    from service import recovery, scheduling
+    from service import scheduling
+    from service.scheduling import recovery
 
     steps = [
         scheduling.review_schedules,
@@ -59,7 +60,7 @@ class Scheduler:
 
     def start(self) -> None:
         """Make sure every system job has its periodic run waiting."""
-        from service.background import enqueue_system_jobs
+        from service.runs.runners import enqueue_system_jobs
 
         enqueue_system_jobs()
 

@@ -1,4 +1,4 @@
-"""Registering job repositories: add, update, remove, look up. Syncing lives in ``service.sync``."""
+"""Registering job repositories: add, update, remove, look up. Syncing lives in ``service.sources.sync``."""
 
 from __future__ import annotations
 

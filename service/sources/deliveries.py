@@ -21,12 +21,12 @@ from typing import Protocol
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from service.background import build_call, enqueue_runner_once
 from service.errors import NotFound
-from service.insert_once import insert_once, insert_row
+from service.infra.inserts import insert_once, insert_row
 from service.jobs.runner import runner_path
 from service.models import GitRepository, JobResult, Status, WebhookDelivery, utcnow
-from service.sync import SyncRepository
+from service.runs.runners import build_call, enqueue_runner_once
+from service.sources.sync import SyncRepository
 
 ACCEPTED, IGNORED, REJECTED, DUPLICATE = "accepted", "ignored", "rejected", "duplicate"
 #: Longest sender-chosen text (ids, refs, slugs) copied into a record.

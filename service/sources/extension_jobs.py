@@ -1,6 +1,6 @@
 """Extension jobs: discovered in a child process, reconciled as source ``extensions``.
 
-Each extension's jobs module is imported in a child (``python -m service.extension_jobs``) so the
+Each extension's jobs module is imported in a child (``python -m service.sources.extension_jobs``) so the
 registry of this process stays clean and a crashing import costs only the child. Jobs are named
 by the extension, not the package: ``extensions/<name>.<module>/<Class>``, with Job.module_name
 ``<name>.<module>`` (``service.extensions.extension_module`` maps it back for the worker).
@@ -36,7 +36,7 @@ def discover_extension_jobs(targets: list[Target], *, timeout: float) -> Discove
     environment = {**child_environment(), "PYTHONPATH": os.pathsep.join(_import_path())}
     try:
         finished = subprocess.run(
-            [sys.executable, "-m", "service.extension_jobs", json.dumps(targets)],
+            [sys.executable, "-m", "service.sources.extension_jobs", json.dumps(targets)],
             env=environment, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout,
         )
         if finished.returncode == 0:
@@ -68,9 +68,9 @@ def refresh_extension_jobs(current) -> dict[str, Any]:
     """Discover every loaded extension's jobs and reconcile the ``extensions`` Job rows."""
     from sqlalchemy import select
 
-    from service.background import lock_identity
     from service.models import Job
-    from service.reconciliation import apply_discovery, describe_plan
+    from service.runs.runners import lock_identity
+    from service.sources.apply import apply_discovery, describe_plan
 
     extensions = list(current.extensions or ())
     targets = [(ext.name, ext.package, ext.jobs_module) for ext in extensions if ext.jobs_module]

@@ -23,7 +23,7 @@ from service.jobs.errors import SoftTimeLimitExceeded
 
 #: Recycle a child after this many runs, bounding what job code may leak between runs.
 MAX_RUNS_PER_CHILD = 500
-PRELOAD = ["service.jobs", "service.jobs.lifecycle", "repos.loader", "service.sandbox"]
+PRELOAD = ["service.jobs", "service.jobs.lifecycle", "repos.loader", "service.worker.job_process"]
 
 
 @dataclasses.dataclass(frozen=True)

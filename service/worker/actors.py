@@ -18,9 +18,9 @@ def run_actor_name(queue: str) -> str:
 
 
 def _run_job_result(job_result_id: str) -> None:
-    from service import execution
+    from service.worker import engine
 
-    execution.run_job_result(job_result_id)
+    engine.run_job_result(job_result_id)
 
 
 def declare_actors(broker: Broker, queues: tuple[str, ...]) -> dict[str, dramatiq.Actor]:
@@ -43,8 +43,8 @@ def serve(runtime, queues: tuple[str, ...], *, threads: int | None = None, stop=
     job has its periodic run waiting."""
     import threading
 
-    from service.background import enqueue_system_jobs
-    from service.worker_presence import PresencePublisher
+    from service.infra.presence import PresencePublisher
+    from service.runs.runners import enqueue_system_jobs
 
     stop = stop or threading.Event()
     worker = dramatiq.Worker(runtime.broker, queues=set(queues),

@@ -3,7 +3,7 @@
 The database is the source of truth: a PENDING row whose message never left, left before the
 run was due, or left long ago without being claimed is sent again (the worker's atomic claim
 makes a duplicate harmless); a STARTED row whose heartbeat stopped (each worker process stamps
-its runs, ``service.execution``) ends FAILURE "worker lost", or is re-queued once when its job
+its runs, ``service.worker.engine``) ends FAILURE "worker lost", or is re-queued once when its job
 asks for that.
 """
 
@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from service.background import after_finish
-from service.dispatch import send_after_commit
+from service.infra.outbox import send_after_commit
 from service.models import JobLogEntry, JobResult, Status
+from service.runs.runners import after_finish
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def fail_lost_runs(runtime, now: datetime) -> int:
 def _may_retry(result: JobResult) -> bool:
     job = result.job
     # Sensitive input and uploaded files are handed to the first attempt and then forgotten
-    # (service.dispatch): a retry would run without them.
+    # (service.infra.outbox): a retry would run without them.
     transient = job is not None and (
         job.has_sensitive_variables or any(v.get("type") == "FileVar" for v in job.variables or [])
     )

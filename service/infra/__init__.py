@@ -1,0 +1,1 @@
+"""Infrastructure every use case stands on: database, row inserts, broker, after-commit outbox, presence."""

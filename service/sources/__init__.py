@@ -1,0 +1,2 @@
+"""Where job code comes from: repositories, syncing, push deliveries, applying discovery, local and
+extension jobs."""

@@ -1,0 +1,1 @@
+"""What starts runs from outside events: job hooks on object changes and job buttons pressed on objects."""
