@@ -397,7 +397,7 @@ def main() -> None:
                    "Dramatiq/jobsync process",
         "load": common.load_average(),
     })
-    from service import runtime as runtime_module
+    from service import bootstrap
     from service.config import load_settings
 
     results: dict = {}
@@ -421,7 +421,7 @@ def main() -> None:
         print("(c) jobsync trivial job (one log line, a result): PENDING row -> SUCCESS row", flush=True)
         settings = load_settings({"database_url": args.database_url, "redis_url": args.redis_url,
                                   "data_dir": str(log_dir / "data")}, environ={})
-        runtime = runtime_module.configure(settings)
+        runtime = bootstrap.configure(settings)
         job_id = js.create_trivial_job(runtime.db)
         results["floor"] = median_drain(args, lambda: floor_drain(args, runtime, job_id, log_dir))
         print_drain(results["floor"])
@@ -444,7 +444,7 @@ def main() -> None:
             args, runtime, job_id, log_dir,
             f"jobsync, {js.job_count(runtime.db)} installed jobs ({args.repositories} repos)")
         print_latency(results["latency-many"], args)
-        runtime_module.reset()
+        bootstrap.reset()
     print_summary(results, args)
     print(f"\nload after: {common.load_average()}")
     print(f"total time {time.perf_counter() - began:.0f} s; reproduce with: {common.command_line()}")

@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import func, select  # noqa: E402
 
 from bench import common  # noqa: E402
-from tests.repos.gitfixtures import commit, make_remote, push, write_files  # noqa: E402
+from tests.helpers.git import commit, make_remote, push, write_files  # noqa: E402
 
 CLASSES_PER_MODULE = 10
 #: (N, step) -> seconds it must not exceed.
@@ -249,7 +249,7 @@ def main() -> None:
     args = parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     began = time.perf_counter()
-    from service import runtime as runtime_module
+    from service import bootstrap
     from service.config import load_settings
 
     with tempfile.TemporaryDirectory(prefix="jobsync-sync-bench-") as scratch_name:
@@ -264,7 +264,7 @@ def main() -> None:
         settings = load_settings({"database_url": database_url, "redis_url": None,
                                   "data_dir": str(scratch / "data"), "allow_local_repositories": True},
                                  environ={})
-        runtime = runtime_module.configure(settings)
+        runtime = bootstrap.configure(settings)
         timer = PhaseTimer()
         timer.install()
         print("  (seconds; phases: fetch, checkout, discover = child process importing the jobs package,")
@@ -274,7 +274,7 @@ def main() -> None:
         steps = []
         for size in sizes:
             steps += run_size(runtime, scratch, size, timer, args.profile and size == max(sizes))
-        runtime_module.reset()
+        bootstrap.reset()
     print_targets(steps)
     print(f"\nload after: {common.load_average()}")
     print(f"total time {time.perf_counter() - began:.0f} s; reproduce with: {common.command_line()}")

@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args(argv)
 
-    from service import runtime as runtime_module
+    from service import bootstrap
     from service.app import create_app
     from service.config import load_settings
 
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             "repeat": str(args.repeat), "target": f"median < {TARGET_MS:g} ms per page"})
         common.fresh_database(url)
         settings = load_settings({"database_url": url, "data_dir": scratch}, environ={})
-        runtime = runtime_module.configure(settings)
+        runtime = bootstrap.configure(settings)
         try:
             big = populate(runtime.db, args.jobs, args.log_lines)
             client = create_app(runtime=runtime).test_client()
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             for label, url in pages[2:]:
                 report(label, *time_page(client, url, args.repeat))
         finally:
-            runtime_module.reset()
+            bootstrap.reset()
     return 0 if all(within) else 1
 
 

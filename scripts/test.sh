@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run jobsync's whole check: ruff, the import-linter layer contracts, then the pytest suite twice
-# (JOBSYNC_TEST_DB=sqlite and JOBSYNC_TEST_DB=postgresql). This is what CI runs (.ci/run -> make test).
+# Run jobsync's whole check: ruff, the import-linter layer contracts, then the pytest suite on
+# SQLite (JOBSYNC_TEST_DB=sqlite) and its database tests again on PostgreSQL (JOBSYNC_TEST_DB=postgresql).
+# This is what CI runs (.ci/run -> make test).
 #
 # Usage: scripts/test.sh [pytest args...]      e.g. scripts/test.sh tests/jobs -x
 #
@@ -67,7 +68,11 @@ run_pytest() {
     rm -f "$report"
     step "pytest with JOBSYNC_TEST_DB=$db"
     JOBSYNC_TEST_DB="$db" .venv/bin/pytest -p no:cacheprovider --junitxml="$report" "$@" || rc=$?
-    if ((rc == 5)); then
+    if ((rc == 5)) && [[ "$db" == postgresql ]]; then
+        # tests/conftest.py keeps only the database tests on this pass; none among those chosen is fine.
+        results+=("$db: no database tests among those selected")
+        return 0
+    elif ((rc == 5)); then
         echo "error: pytest collected no tests (exit 5) for JOBSYNC_TEST_DB=$db: counted as a failure" >&2
         failed_steps+=("pytest-$db (no tests collected)")
     elif ((rc != 0)); then

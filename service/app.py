@@ -6,16 +6,17 @@ from typing import Any
 
 from flask import Flask
 
-from service import runtime as runtime_module
+from service import bootstrap
+from service.web.app_runtime import attach_runtime
 
 
 def create_app(overrides: dict[str, Any] | None = None, *, runtime=None) -> Flask:
     """Create the Flask app; ``overrides`` replace configuration keys (tests, embedded mode)."""
     if runtime is None:
-        runtime = runtime_module.configure(**(overrides or {}))
+        runtime = bootstrap.configure(**(overrides or {}))
     app = Flask(__name__)
     app.config.update(SECRET_KEY=runtime.settings.secret_key, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
-    app.extensions["jobsync"] = runtime
+    attach_runtime(app, runtime)
 
     from service.api import (
         buttons,

@@ -85,7 +85,7 @@ class Settings:
     queues: tuple[str, ...]
     extensions: tuple[str, ...]
     extension_settings: dict
-    # "<name>.<queue>" of every loaded extension, filled in by runtime.configure (not a config key)
+    # "<name>.<queue>" of every loaded extension, filled in by bootstrap.configure (not a config key)
     extension_queues: tuple[str, ...] = dataclasses.field(default=(), kw_only=True)
     isolation: str
     worker_threads: int

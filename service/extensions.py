@@ -1,7 +1,7 @@
 """Extensions: installable packages that add queues, jobs, housekeeping and data backends.
 
 An extension is a package named in config (``extensions: [acme_extension]``) whose top level
-exposes ``config = AcmeConfig``, a subclass of ``ExtensionConfig``. ``runtime.configure`` loads
+exposes ``config = AcmeConfig``, a subclass of ``ExtensionConfig``. ``bootstrap.configure`` loads
 every extension before the broker's actors are declared, so their queues are served like the
 built-in ones; each process then calls ``ready_extensions`` once it has started. Anything wrong
 (an import failing, a duplicate name or queue, bad settings, ``ready()`` raising) is a
@@ -226,9 +226,9 @@ def ready_extensions(runtime) -> None:
 
 def get_extension(name: str) -> ExtensionConfig:
     """Return the loaded extension called ``name``; raises LookupError if it is not loaded here."""
-    from service import runtime
+    from service import runtime  # the extension API: the one use of the process-wide handle
 
-    extension = (runtime.current().extensions or LoadedExtensions()).get(name)
+    extension = (runtime.installed().extensions or LoadedExtensions()).get(name)
     if extension is None:
         raise LookupError(f"extension {name!r} is not loaded in this process")
     return extension

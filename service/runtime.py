@@ -1,19 +1,19 @@
-"""The process-wide runtime: settings, database and broker, built once by a composition root.
+"""The runtime container: one process's settings, database, broker, actors and extensions.
 
-The web app, the worker and the CLI each call ``configure()`` at start; use cases and actors
-reach the database through ``current()``.
+A plain dataclass, built by ``service.bootstrap`` (the assembler) and handed to whoever needs it
+as a parameter. The one process-wide handle below exists only for code jobsync does not call
+itself and so cannot pass anything to: ``JobRunner.enqueue`` from job or extension code (through
+the dispatcher the bootstrap installs) and the extension API (``service.extensions.get_extension``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
 from typing import Any
 
 from dramatiq.broker import Broker
 
-from service.config import Settings, load_settings
-from service.infra.broker import build_broker
+from service.config import Settings
 from service.infra.db import Database
 
 
@@ -24,50 +24,26 @@ class Runtime:
     broker: Broker
     actors: dict[str, Any] = dataclasses.field(default_factory=dict)
     extensions: Any = None  # service.extensions.LoadedExtensions
+    outbox: Any = None  # service.infra.outbox.Outbox: sends run messages, keeps transient input
+    closed: bool = False
 
     def close(self) -> None:
+        self.closed = True
         self.broker.close()
         self.db.dispose()
 
 
-_current: Runtime | None = None
-_lock = threading.Lock()
+_installed: Runtime | None = None
 
 
-def configure(settings: Settings | None = None, **overrides: Any) -> Runtime:
-    """Build the runtime for ``settings`` (or the loaded configuration) and make it current."""
-    global _current
-    settings = settings or load_settings(overrides or None)
-    from service.extensions import load_extensions
-
-    extensions = load_extensions(settings)  # raises ConfigError naming a broken extension
-    settings = settings.replace(extension_queues=extensions.queues)  # all_queues now includes them
-    with _lock:
-        if _current is not None:
-            _current.close()
-        _current = Runtime(settings=settings, db=Database(settings.sqlalchemy_url),
-                           broker=build_broker(settings), extensions=extensions)
-        from service.worker import actors as worker  # actors bind to the broker just built
-
-        _current.actors = worker.declare_actors(_current.broker, settings.all_queues)
-        from service.jobs.runner import set_dispatcher
-        from service.runs.runners import DatabaseDispatcher
-
-        set_dispatcher(DatabaseDispatcher())  # JobRunner.enqueue writes JobResults from now on
-    return _current
+def install(runtime: Runtime | None) -> None:
+    """Make ``runtime`` this process's handle for job and extension code (bootstrap only)."""
+    global _installed
+    _installed = runtime
 
 
-def current() -> Runtime:
-    """Return the runtime configured by this process's composition root."""
-    if _current is None:
-        raise RuntimeError("jobsync runtime not configured: call service.runtime.configure() first")
-    return _current
-
-
-def reset() -> None:
-    """Close and forget the current runtime (tests, shutdown)."""
-    global _current
-    with _lock:
-        if _current is not None:
-            _current.close()
-        _current = None
+def installed() -> Runtime:
+    """Return the runtime the bootstrap installed; only for job and extension code (see above)."""
+    if _installed is None:
+        raise RuntimeError("jobsync runtime not configured: call service.bootstrap.configure() first")
+    return _installed

@@ -12,12 +12,13 @@ from typing import Any
 
 import flask_smorest
 import marshmallow as ma
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
 
 from service.errors import NotFound, ValidationError
+from service.web.app_runtime import current_runtime
 
 #: The Nautobot REST API version whose shapes jobsync answers with (pynautobot reads it).
 NAUTOBOT_API_VERSION = "2.4"
@@ -106,7 +107,7 @@ def refuse_null_characters() -> None:
 def db_session() -> Session:
     """Return this request's database session, opening it on first use."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["jobsync"].db.sessionmaker()
+        g.db_session = current_runtime().db.sessionmaker()
     return g.db_session
 
 

@@ -8,13 +8,13 @@ a job that is not an enabled button receiver is a 400 naming the problem.
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import current_app
 from marshmallow import fields
 
 from service.api.base import Blueprint, db_session, get_or_404
 from service.api.results import JobResultSchema
 from service.models import JobButton, User
 from service.triggers.hooks import press_button
+from service.web.app_runtime import current_runtime
 from service.web.auth import current_principal
 
 bp = Blueprint(
@@ -57,7 +57,7 @@ def run_button(body, button_id):
         body["object_id"],
         body.get("object"),
         session.get(User, current_principal().user_id),
-        known_queues=current_app.extensions["jobsync"].settings.all_queues,
+        known_queues=current_runtime().settings.all_queues,
     )
     session.commit()
     return {"job_result": result}

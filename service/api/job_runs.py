@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app, request
+from flask import request
 from marshmallow import fields, validate
 
 from service.api.base import Blueprint, db_session
@@ -23,6 +23,7 @@ from service.models import JobResult, ScheduledJob, User
 from service.runs.requests import enqueue_job, get_job
 from service.scheduling import create_schedule, request_run
 from service.scheduling.schedules import effective_dryrun
+from service.web.app_runtime import current_runtime
 from service.web.auth import current_principal
 
 bp = Blueprint("job-runs", __name__, url_prefix="/api/extras/jobs", description="Run a job.")
@@ -122,7 +123,7 @@ def start_run(session, job, body: dict[str, Any], user: User) -> JobResult | Sch
     """Run now, schedule, or (for a job needing approval) wait for approval, as the body asks."""
     data, files = body.get("data") or {}, body.get("files") or None
     options = {"user": user, "queue": resolve_queue(body), "dryrun": resolve_dryrun(body),
-               "known_queues": current_app.extensions["jobsync"].settings.all_queues}
+               "known_queues": current_runtime().settings.all_queues}
     schedule = body.get("schedule") or {}
     if schedule.get("interval", "immediately") != "immediately":
         if files:
@@ -150,5 +151,5 @@ def run_job(body, ref):
     session.commit()
     if isinstance(outcome, ScheduledJob):
         return {"scheduled_job": outcome, "job_result": None, "warning": None}
-    warning = queue_warning(current_app.extensions["jobsync"], outcome.queue)
+    warning = queue_warning(current_runtime(), outcome.queue)
     return {"scheduled_job": None, "job_result": outcome, "warning": warning}

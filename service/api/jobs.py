@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app
 from marshmallow import fields, validate
 from sqlalchemy import or_, select
 
@@ -15,6 +14,7 @@ from service.api.pagination import PageQuery, page_of, paginate
 from service.models import OVERRIDABLE_FIELDS, Job
 from service.runs.requests import get_job
 from service.sources.overrides import update_job_settings
+from service.web.app_runtime import current_runtime
 
 bp = Blueprint("jobs", __name__, url_prefix="/api/extras/jobs", description="Jobs: list, inspect, enable.")
 
@@ -160,7 +160,7 @@ def update_job(changes, ref):
     """Enable or disable a job, or override its metadata (needs change_job)."""
     session = db_session()
     job = get_job(session, ref)
-    update_job_settings(job, changes, current_app.extensions["jobsync"].settings.all_queues)
+    update_job_settings(job, changes, current_runtime().settings.all_queues)
     session.commit()
     return job
 

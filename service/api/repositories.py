@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app
 from marshmallow import fields, validate
 from sqlalchemy import or_, select
 
@@ -21,6 +20,7 @@ from service.models import GitRepository, JobResult, User
 from service.sources.repositories import add_repository, remove_repository, update_repository
 from service.sources.sync import request_sync
 from service.sources.sync_all import request_sync_all
+from service.web.app_runtime import current_runtime
 from service.web.auth import current_principal
 
 bp = Blueprint("git-repositories", __name__, url_prefix="/api/extras/git-repositories",
@@ -94,7 +94,7 @@ def filter_repositories(args: dict[str, Any]):
 
 
 def _settings():
-    return current_app.extensions["jobsync"].settings
+    return current_runtime().settings
 
 
 def _caller(session) -> User:

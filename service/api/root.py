@@ -7,10 +7,10 @@ import platform
 from importlib import metadata
 
 import marshmallow as ma
-from flask import current_app
 from marshmallow import fields
 
 from service.api.base import NAUTOBOT_API_VERSION, Blueprint, api_url
+from service.web.app_runtime import current_runtime
 
 bp = Blueprint("api-root", __name__, url_prefix="/api", description="API root, app roots and status.")
 
@@ -79,7 +79,7 @@ def status():
     from service.errors import BrokerUnavailable
     from service.infra.presence import live_workers, workers_by_queue
 
-    runtime = current_app.extensions["jobsync"]
+    runtime = current_runtime()
     settings = runtime.settings
     try:
         workers = live_workers(runtime)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from marshmallow import fields, validate
 from sqlalchemy import select
 
@@ -21,6 +20,7 @@ from service.api.results import JobResultSchema
 from service.models import ScheduledJob, User
 from service.models.scheduling import APPROVAL_STATES
 from service.scheduling import approve, delete_schedule, deny, dry_run
+from service.web.app_runtime import current_runtime
 from service.web.auth import current_principal
 
 bp = Blueprint("scheduled-jobs", __name__, url_prefix="/api/extras/scheduled-jobs",
@@ -82,7 +82,7 @@ def _caller(session) -> User:
 
 
 def _settings():
-    return current_app.extensions["jobsync"].settings
+    return current_runtime().settings
 
 
 @bp.get("/")

@@ -22,9 +22,9 @@ class State:
 
     def runtime(self):
         if self._runtime is None:
-            from service import runtime
+            from service import bootstrap
 
-            self._runtime = runtime.configure()
+            self._runtime = bootstrap.configure()
         return self._runtime
 
 

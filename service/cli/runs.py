@@ -17,7 +17,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from service import runtime as runtime_module
+from service import bootstrap
 from service.cli.output import emit, json_option
 from service.errors import NotFound
 from service.models import JobLogEntry, JobResult, Status
@@ -95,19 +95,19 @@ def finish(described: dict, entries: list, *, as_json: bool) -> None:
 
 def local_runtime(settings):
     """A runtime that runs jobs here: the in-process broker, and job code in this very process."""
-    return runtime_module.configure(settings.replace(redis_url=None, isolation="thread"))
+    return bootstrap.configure(settings.replace(redis_url=None, isolation="thread"))
 
 
-def run_here(result_id: uuid.UUID, profile_path: Path | None) -> threading.Thread:
+def run_here(runtime, result_id: uuid.UUID, profile_path: Path | None) -> threading.Thread:
     """Start the run in a thread of this process (profiled when ``profile_path`` is given)."""
     from service.worker.engine import run_job_result
 
     def target() -> None:
         if profile_path is None:
-            run_job_result(str(result_id))
+            run_job_result(runtime, str(result_id))
             return
         profiler = cProfile.Profile()
-        profiler.runcall(run_job_result, str(result_id))
+        profiler.runcall(run_job_result, runtime, str(result_id))
         profiler.dump_stats(profile_path)
 
     thread = threading.Thread(target=target, name="jobsync-local-run", daemon=True)
@@ -153,7 +153,7 @@ def runjob_command(state, job: str, data: str, username: str | None, commit: boo
     if not as_json:
         click.echo(f"Queued run {result.id} of {result.name}" + (" (in this process)" if here else "") + ".")
     profile_path = Path(f"jobsync-{result.id}.pstats").resolve() if profile else None
-    thread = run_here(result.id, profile_path) if here else None
+    thread = run_here(runtime, result.id, profile_path) if here else None
     described, entries = watch(runtime, result.id, echo=not as_json)
     if thread is not None:
         thread.join()

@@ -53,8 +53,12 @@ def get_dispatcher() -> Dispatcher:
 
 
 def runner_path(runner_class: type) -> str:
-    """Return the ``module:QualName`` path a runner is stored and found by."""
-    return f"{runner_class.__module__}:{runner_class.__qualname__}"
+    """Return the name a runner is stored and found by: its ``runner_name``, else ``module:QualName``.
+
+    A stable ``runner_name`` lets the class move between modules without stranding waiting rows.
+    """
+    explicit = runner_class.__dict__.get("runner_name")
+    return explicit or f"{runner_class.__module__}:{runner_class.__qualname__}"
 
 
 class _RunnerType(type):
@@ -165,7 +169,7 @@ def registered_runners() -> dict[str, type[JobRunner]]:
 
 
 def find_runner(path: str) -> type[JobRunner]:
-    """Return the runner at ``module:QualName``, importing its module if needed.
+    """Return the runner named ``path`` (a ``runner_name``, or ``module:QualName``, imported if needed).
 
     Raises RunnerNotFound when the path is malformed, the module will not import, or it has no
     such runner.
@@ -173,7 +177,9 @@ def find_runner(path: str) -> type[JobRunner]:
     if path not in _runners:
         module_name, _, qualname = path.partition(":")
         if not module_name or not qualname:
-            raise RunnerNotFound(f"{path!r} is not a runner path (expected 'module:QualName').")
+            raise RunnerNotFound(
+                f"{path!r} is not a runner path (expected 'module:QualName' or a registered runner_name)."
+            )
         try:
             importlib.import_module(module_name)
         except ImportError as exc:

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
-from service import runtime
 from service.jobs import JobIntervals, JobRunner, system_job
 from service.models import JobLogEntry, JobOutputFile, JobResult, ScheduledSlot, Status, utcnow
 
@@ -48,12 +47,14 @@ def purge_old_results(db, retention_days: int, *, now: datetime) -> dict[str, in
 class Housekeeping(JobRunner):
     """Delete results, logs and output files older than ``results_retention_days``."""
 
+    runner_name = "jobsync.housekeeping"  # stored in JobResult.runner: never change it
+
     class Meta:
         name = "Housekeeping"
 
     def run(self) -> dict[str, int]:
-        current = runtime.current()
-        counts = purge_old_results(current.db, current.settings.results_retention_days, now=utcnow())
+        settings = self.runtime.settings
+        counts = purge_old_results(self.runtime.db, settings.results_retention_days, now=utcnow())
         self.logger.info(
             "deleted %(results)d results, %(logs)d log entries, %(files)d files, %(slots)d schedule slots",
             counts,

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.errors import Conflict, JobNotRunnable, NotFound, ValidationError
-from service.infra.outbox import send_after_commit
+from service.infra import transient_input
 from service.jobs.schema import validate_with_schema
 from service.models import Job, JobResult, Status, User, utcnow
+from service.runs.pending import add_pending, insert_pending, pending_row
 
 
 def get_job(session: Session, ref: str | uuid.UUID) -> Job:
@@ -56,7 +56,7 @@ class PreparedRun:
     """A checked run request: its JobResult's column values and what must not be stored."""
 
     row: dict[str, Any]
-    transient: dict | None  # sensitive values and uploads, for the worker only (see service.infra.outbox)
+    transient: dict | None  # sensitive values and uploads: see service.infra.transient_input
 
 
 def prepare_run(
@@ -100,25 +100,21 @@ def prepare_run(
     if job.read_only:
         dryrun = True
     sensitive = job.has_sensitive_variables
-    now = utcnow()
-    row = {
-        "id": uuid.uuid4(),
-        "job_id": job.id,
-        "name": job.name,
-        "class_path": job.class_path,
-        "status": Status.PENDING,
-        "user_id": user.id if user is not None else None,
-        "queue": queue,
-        "commit": job.commit,
-        "dryrun": dryrun,
-        "object_type": object_type,
-        "object_id": object_id,
-        "input_data": None if sensitive else data,
-        "created": now,
-        "enqueued": now,  # its message leaves when this transaction commits
-    }
-    # Sensitive input and uploaded files never touch the database (see service.infra.outbox).
-    return PreparedRun(row, _transient_input(data if sensitive else None, files))
+    row = pending_row(
+        now=utcnow(),
+        job_id=job.id,
+        name=job.name,
+        class_path=job.class_path,
+        user_id=user.id if user is not None else None,
+        queue=queue,
+        commit=job.commit,
+        dryrun=dryrun,
+        object_type=object_type,
+        object_id=object_id,
+        input_data=None if sensitive else data,
+    )
+    # Sensitive input and uploaded files never touch the database (see service.infra.transient_input).
+    return PreparedRun(row, transient_input.pack(data if sensitive else None, files))
 
 
 def enqueue_job(session: Session, job: Job, data: dict[str, Any] | None = None, **options: Any) -> JobResult:
@@ -127,12 +123,7 @@ def enqueue_job(session: Session, job: Job, data: dict[str, Any] | None = None, 
     Takes ``prepare_run``'s options and raises its errors; no row is written when it raises.
     """
     prepared = prepare_run(session, job, data, **options)
-    result = JobResult(**prepared.row)
-    result.job, result.user = job, options.get("user")
-    session.add(result)
-    session.flush()
-    send_after_commit(session, result.id, result.queue, sensitive_data=prepared.transient)
-    return result
+    return add_pending(session, prepared.row, prepared.transient, job=job, user=options.get("user"))
 
 
 def insert_runs(session: Session, runs: list[PreparedRun]) -> None:
@@ -141,25 +132,7 @@ def insert_runs(session: Session, runs: list[PreparedRun]) -> None:
     For fan-outs (one change event starting many hook jobs), where the ORM's per-object
     bookkeeping would cost more than the rows themselves.
     """
-    if not runs:
-        return
-    session.connection().execute(insert(JobResult), [run.row for run in runs])
-    for run in runs:
-        send_after_commit(session, run.row["id"], run.row["queue"], sensitive_data=run.transient)
-
-
-def _transient_input(sensitive_data: dict | None, files: dict | None) -> dict | None:
-    """What the worker needs but the database must not keep: sensitive values, uploaded files."""
-    if not sensitive_data and not files:
-        return None
-    encoded = {
-        name: {
-            "name": getattr(upload, "name", name),
-            "content": base64.b64encode(getattr(upload, "content", upload)).decode(),
-        }
-        for name, upload in (files or {}).items()
-    }
-    return {"data": sensitive_data or None, "files": encoded}
+    insert_pending(session, [(run.row, run.transient) for run in runs])
 
 
 def request_cancel(session: Session, job_result_id: uuid.UUID) -> JobResult:

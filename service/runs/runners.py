@@ -18,17 +18,17 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from service import runtime
 from service.errors import ValidationError
 from service.infra.outbox import send_after_commit
 from service.jobs.runner import JobRunner, runner_path, system_jobs
 from service.models import JobResult, Status, utcnow
+from service.runs.pending import add_pending, is_due, pending_row
 
 logger = logging.getLogger(__name__)
 
@@ -100,10 +100,9 @@ def build_call(
     interval: int | None = None,
     queue: str | None = None,
     user: Any = None,
-    known_queues: tuple[str, ...] | None = None,
+    known_queues: tuple[str, ...],
 ) -> RunnerCall:
     """Check an enqueue call's arguments; raises ValidationError naming the bad one."""
-    known_queues = known_queues or runtime.current().settings.all_queues
     queue = queue or DEFAULT_QUEUE
     if queue not in known_queues:
         raise ValidationError({"queue": [f"{queue!r} is not a configured queue."]})
@@ -121,32 +120,22 @@ def build_call(
     )
 
 
-def _is_due(scheduled_at: datetime | None, now: datetime) -> bool:
-    return scheduled_at is None or scheduled_at <= now
-
-
 def enqueue_runner(session: Session, call: RunnerCall, *, now: datetime) -> JobResult:
     """Write a PENDING run for ``call``; its message leaves on commit if due, else the scheduler sends it."""
-    result = JobResult(
+    row = pending_row(
+        now=now,
+        scheduled_at=call.schedule_at,
         name=call.name,
         class_path=call.path,
         runner=call.path,
-        status=Status.PENDING,
         queue=call.queue,
         user_id=call.user_id,
         object_type=call.object_type,
         object_id=call.object_id,
-        scheduled_at=call.schedule_at,
         interval=call.interval,
         input_data=call.input_data,
-        created=now,
-        enqueued=now if _is_due(call.schedule_at, now) else None,  # sent on commit when due
     )
-    session.add(result)
-    session.flush()
-    if _is_due(result.scheduled_at, now):
-        send_after_commit(session, result.id, result.queue)
-    return result
+    return add_pending(session, row)
 
 
 def lock_identity(session: Session, identity: str) -> None:
@@ -159,7 +148,7 @@ def lock_identity(session: Session, identity: str) -> None:
         session.execute(text("UPDATE job_results SET id = id WHERE 1 = 0"))
 
 
-def _identity(class_path: str, object_type: str | None, object_id: str | None) -> str:
+def once_identity(class_path: str, object_type: str | None, object_id: str | None) -> str:
     return f"jobsync.once:{class_path}:{object_type or ''}:{object_id or ''}"
 
 
@@ -187,7 +176,7 @@ def enqueue_runner_once(session: Session, call: RunnerCall, *, now: datetime) ->
     An existing run is kept; it is updated only where the call names a different ``schedule_at``
     or a different ``interval`` (no ``schedule_at`` accepts any scheduled time, as NetBox does).
     """
-    lock_identity(session, _identity(call.path, call.object_type, call.object_id))
+    lock_identity(session, once_identity(call.path, call.object_type, call.object_id))
     existing = waiting_run(session, call.path, call.object_type, call.object_id)
     if existing is None:
         return enqueue_runner(session, call, now=now)
@@ -209,78 +198,17 @@ def enqueue_runner_once(session: Session, call: RunnerCall, *, now: datetime) ->
     if not updated:  # a worker claimed it meanwhile: it no longer waits, so this call needs a new run
         return enqueue_runner(session, call, now=now)
     session.refresh(existing)
-    if "scheduled_at" in changes and _is_due(existing.scheduled_at, now):
+    if "scheduled_at" in changes and is_due(existing.scheduled_at, now):
         existing.enqueued = now
         send_after_commit(session, existing.id, existing.queue)
     return existing
 
 
-def next_periodic_slot(anchor: datetime, period: timedelta, now: datetime) -> datetime:
-    """Return ``anchor + period``, or if that has passed, the latest slot on the grid not after now.
-
-    Missed slots collapse into one run that is due at once, and the grid never drifts.
-    """
-    following = anchor + period
-    if following > now:
-        return following
-    return anchor + ((now - anchor) // period) * period
-
-
-def schedule_successor(session: Session, finished: JobResult, *, now: datetime) -> JobResult | None:
-    """Create the next run of a periodic run that just ended, unless one is already waiting."""
-    if not finished.interval:
-        return None
-    anchor = finished.scheduled_at or finished.started or finished.created
-    slot = next_periodic_slot(anchor, timedelta(minutes=finished.interval), now)
-    lock_identity(session, _identity(finished.class_path, finished.object_type, finished.object_id))
-    if (
-        waiting_run(
-            session,
-            finished.class_path,
-            finished.object_type,
-            finished.object_id,
-            runner=finished.runner is not None,
-        )
-        is not None
-    ):
-        return None
-    successor = JobResult(
-        job_id=finished.job_id,
-        name=finished.name,
-        class_path=finished.class_path,
-        runner=finished.runner,
-        status=Status.PENDING,
-        user_id=finished.user_id,
-        queue=finished.queue,
-        commit=finished.job.commit if finished.job is not None else finished.commit,
-        dryrun=finished.dryrun,
-        object_type=finished.object_type,
-        object_id=finished.object_id,
-        scheduled_job_id=finished.scheduled_job_id,
-        scheduled_at=slot,
-        interval=finished.interval,
-        input_data=finished.input_data,
-        created=now,
-        enqueued=now if _is_due(slot, now) else None,  # sent on commit when due
-    )
-    session.add(successor)
-    session.flush()
-    if _is_due(slot, now):
-        send_after_commit(session, successor.id, successor.queue)
-    return successor
-
-
-def after_finish(session: Session, job_result_id: uuid.UUID, *, now: datetime | None = None) -> None:
-    """Do what follows a run's end (in the transaction that ended it): schedule a periodic successor."""
-    finished = session.get(JobResult, job_result_id)
-    if finished is not None and finished.is_final:
-        schedule_successor(session, finished, now=now or utcnow())
-
-
 class DatabaseDispatcher:
     """Turns ``JobRunner.enqueue`` / ``enqueue_once`` / ``get_jobs`` into JobResult rows."""
 
-    def __init__(self, *, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, runtime, *, clock: Callable[[], datetime] = utcnow):
+        self.runtime = runtime
         self.clock = clock
 
     def enqueue(
@@ -306,8 +234,9 @@ class DatabaseDispatcher:
             interval=interval,
             queue=queue,
             user=user,
+            known_queues=self.runtime.settings.all_queues,
         )
-        with runtime.current().db.session() as session:
+        with self.runtime.db.session() as session:
             if once:
                 return enqueue_runner_once(session, call, now=self.clock())
             return enqueue_runner(session, call, now=self.clock())
@@ -318,7 +247,7 @@ class DatabaseDispatcher:
         if instance is not None:
             object_type, object_id = object_reference(instance)
             query = query.where(JobResult.object_type == object_type, JobResult.object_id == object_id)
-        with runtime.current().db.session() as session:
+        with self.runtime.db.session() as session:
             return list(session.scalars(query.order_by(JobResult.created.desc())))
 
 
@@ -339,15 +268,13 @@ def enqueue_system_jobs() -> int:
 __all__ = [
     "DatabaseDispatcher",
     "RunnerCall",
-    "after_finish",
     "build_call",
     "enqueue_runner",
     "enqueue_runner_once",
     "enqueue_system_jobs",
     "lock_identity",
-    "next_periodic_slot",
     "object_reference",
+    "once_identity",
     "runner_input",
-    "schedule_successor",
     "waiting_run",
 ]

@@ -8,11 +8,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from service import runtime
 from service.errors import Conflict, PermissionDenied
 from service.models import ScheduledJob, User, utcnow
 from service.scheduling.firing import fire_slot
-from service.scheduling.schedules import known_queues_or_default
 from service.scheduling.slots import ONE_OFF, latest_slot
 
 
@@ -28,7 +26,6 @@ def _check_decider(schedule: ScheduledJob, user: User, settings) -> None:
 
 
 def _decide(session: Session, schedule: ScheduledJob, user: User, settings, **values: Any) -> None:
-    settings = settings or runtime.current().settings
     _check_decider(schedule, user, settings)
     decided = session.execute(
         update(ScheduledJob)
@@ -46,8 +43,8 @@ def approve(
     schedule: ScheduledJob,
     approver: User,
     *,
-    settings=None,
-    known_queues: tuple[str, ...] | None = None,
+    settings,
+    known_queues: tuple[str, ...],
     now: datetime | None = None,
 ) -> ScheduledJob:
     """Approve a schedule waiting for approval; a one-off whose time has passed runs at once.
@@ -68,12 +65,12 @@ def approve(
     )
     slot = latest_slot(schedule, now) if schedule.interval_type == ONE_OFF else None
     if slot is not None:
-        fire_slot(session, schedule, slot, now=now, known_queues=known_queues_or_default(known_queues))
+        fire_slot(session, schedule, slot, now=now, known_queues=known_queues)
     return schedule
 
 
 def deny(
-    session: Session, schedule: ScheduledJob, approver: User, *, settings=None, now: datetime | None = None
+    session: Session, schedule: ScheduledJob, approver: User, *, settings, now: datetime | None = None
 ) -> ScheduledJob:
     """Deny a schedule waiting for approval: it is disabled and never runs. Raises as ``approve``."""
     _decide(

@@ -17,8 +17,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from service.infra.outbox import send_after_commit
+from service.infra.transient_input import may_have_transient_input
 from service.models import JobLogEntry, JobResult, Status
-from service.runs.runners import after_finish
+from service.runs.periodic import after_finish
 
 logger = logging.getLogger(__name__)
 
@@ -103,10 +104,8 @@ def fail_lost_runs(runtime, now: datetime) -> int:
 def _may_retry(result: JobResult) -> bool:
     job = result.job
     # Sensitive input and uploaded files are handed to the first attempt and then forgotten
-    # (service.infra.outbox): a retry would run without them.
-    transient = job is not None and (
-        job.has_sensitive_variables or any(v.get("type") == "FileVar" for v in job.variables or [])
-    )
+    # (service.infra.transient_input): a retry would run without them.
+    transient = job is not None and may_have_transient_input(job.has_sensitive_variables, job.variables)
     return (
         job is not None
         and job.retry_on_worker_lost

@@ -10,7 +10,6 @@ from croniter import CroniterError, croniter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import runtime
 from service.errors import Conflict, JobNotRunnable, ValidationError
 from service.jobs.schema import validate_with_schema
 from service.models import Job, JobResult, ScheduledJob, User, utcnow
@@ -61,10 +60,6 @@ def effective_dryrun(job: Job, dryrun: bool | None) -> bool:
     """Whether a run would be a dry run: always for read-only jobs, else as asked or the default."""
     return True if job.read_only else (job.dryrun_default if dryrun is None else bool(dryrun))
 
-
-def known_queues_or_default(known_queues: tuple[str, ...] | None) -> tuple[str, ...]:
-    """The given queues, else those configured for this process."""
-    return known_queues or runtime.current().settings.all_queues
 
 
 def _build_schedule(
@@ -123,7 +118,7 @@ def create_schedule(
     queue: str | None = None,
     dryrun: bool | None = None,
     user: User | None = None,
-    known_queues: tuple[str, ...] | None = None,
+    known_queues: tuple[str, ...],
     now: datetime | None = None,
 ) -> ScheduledJob:
     """Schedule ``job``; a job needing approval waits in ``needs_approval`` unless it is a dry run.
@@ -149,7 +144,7 @@ def create_schedule(
         raise ValidationError({"start_time": ["A one-off job must start now or in the future."]})
     data = dict(data or {})
     validate_with_schema(job.variables, data)
-    queue = choose_queue(job, queue, known_queues_or_default(known_queues))
+    queue = choose_queue(job, queue, known_queues)
     return _build_schedule(
         session,
         job,
@@ -174,14 +169,13 @@ def request_run(
     user: User | None = None,
     queue: str | None = None,
     dryrun: bool | None = None,
-    known_queues: tuple[str, ...] | None = None,
+    known_queues: tuple[str, ...],
     now: datetime | None = None,
 ) -> JobResult | ScheduledJob:
     """Run ``job`` now: a JobResult, or for a job needing approval a one-off ScheduledJob awaiting it.
 
     Raises what ``enqueue_job`` and ``create_schedule`` raise.
     """
-    known_queues = known_queues_or_default(known_queues)
     if not job.approval_required or effective_dryrun(job, dryrun):
         return enqueue_job(
             session, job, data, known_queues=known_queues, user=user, queue=queue, dryrun=dryrun
@@ -204,7 +198,7 @@ def request_run(
 
 
 def dry_run(
-    session: Session, schedule: ScheduledJob, user: User, *, known_queues: tuple[str, ...] | None = None
+    session: Session, schedule: ScheduledJob, user: User, *, known_queues: tuple[str, ...]
 ) -> JobResult:
     """Run a schedule's job now as a dry run (no approval needed), to see what it would do."""
     if schedule.job is None:
@@ -213,7 +207,7 @@ def dry_run(
         session,
         schedule.job,
         schedule.data,
-        known_queues=known_queues_or_default(known_queues),
+        known_queues=known_queues,
         user=user,
         queue=schedule.queue,
         dryrun=True,

@@ -25,7 +25,7 @@ from service.errors import NotFound
 from service.infra.inserts import insert_once, insert_row
 from service.jobs.runner import runner_path
 from service.models import GitRepository, JobResult, Status, WebhookDelivery, utcnow
-from service.runs.runners import build_call, enqueue_runner_once
+from service.runs.runners import DEFAULT_QUEUE, build_call, enqueue_runner_once
 from service.sources.sync import SyncRepository
 
 ACCEPTED, IGNORED, REJECTED, DUPLICATE = "accepted", "ignored", "rejected", "duplicate"
@@ -201,6 +201,7 @@ def queue_sync(session: Session, repository: GitRepository, *, coalesce_seconds:
         {},
         instance=repository,
         schedule_at=due if due and due > now else None,
+        known_queues=(DEFAULT_QUEUE,),  # syncs always run on the default queue
     )
     return enqueue_runner_once(session, call, now=now).id
 

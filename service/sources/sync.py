@@ -17,7 +17,6 @@ from repos.checkouts import collect_garbage, materialise_version, repository_dir
 from repos.discover import discover
 from repos.errors import RepositoryError
 from repos.reconcile import SyncPlan
-from service import runtime
 from service.errors import ServiceError, ValidationError
 from service.jobs import JobRunner
 from service.models import GitRepository, Job, JobResult, Status, utcnow
@@ -38,11 +37,13 @@ class SyncFailed(ServiceError):
 class SyncRepository(JobRunner):
     """Bring a repository's Job rows in line with the head of its branch."""
 
+    runner_name = "jobsync.sync_repository"  # stored in JobResult.runner: never change it
+
     class Meta:
         name = "Sync repository"
 
     def run(self, repository_id: str, dryrun: bool = False) -> dict[str, Any]:
-        return sync_repository(runtime.current(), uuid.UUID(repository_id), dryrun=dryrun, logger=self.logger)
+        return sync_repository(self.runtime, uuid.UUID(repository_id), dryrun=dryrun, logger=self.logger)
 
 
 def request_sync(repository: GitRepository, *, dryrun: bool = False, user=None) -> JobResult:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, g, jsonify, redirect, render_template, request, session, url_for
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
@@ -15,6 +15,7 @@ from service.errors import AuthenticationFailed, JobsyncError, NotFound, Permiss
 from service.models import User
 from service.ui import formatting
 from service.web import csrf
+from service.web.app_runtime import current_runtime
 from service.web.auth import authenticate
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static",
@@ -39,12 +40,12 @@ def _configure(state) -> None:
 def db() -> Session:
     """Return this request's database session, opening it on first use."""
     if "ui_db" not in g:
-        g.ui_db = current_app.extensions["jobsync"].db.sessionmaker()
+        g.ui_db = current_runtime().db.sessionmaker()
     return g.ui_db
 
 
 def runtime():
-    return current_app.extensions["jobsync"]
+    return current_runtime()
 
 
 def known_queues() -> tuple[str, ...]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, g, request, session
 from sqlalchemy.orm import Session
 
 from service.errors import AuthenticationFailed, PermissionDenied
 from service.models import User
 from service.users import authenticate_token
+from service.web.app_runtime import current_runtime
 
 #: Methods that change nothing: allowed with a write-disabled token and under ``Policy.read``.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -106,7 +107,7 @@ def enforce_policies(app: Flask, policies: dict[str, Policy]) -> None:
         policy = policies.get(request.blueprint or "")
         if policy is None:
             return
-        runtime = current_app.extensions["jobsync"]
+        runtime = current_runtime()
         with runtime.db.session() as db_session:  # commits the token's last_used
             principal = authenticate(db_session, request.headers.get("Authorization"),
                                      session.get("user_id"))

@@ -1,8 +1,9 @@
 """Liveness and readiness: ``/healthz`` says the process is up, ``/readyz`` that its backends are."""
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from service.infra.broker import ping as ping_broker
+from service.web.app_runtime import current_runtime
 
 bp = Blueprint("health", __name__)
 
@@ -39,7 +40,7 @@ def worker_detail(runtime) -> dict[str, int] | None:
 
 @bp.get("/readyz")
 def readyz():
-    runtime = current_app.extensions["jobsync"]
+    runtime = current_runtime()
     checks = check_backends(runtime)
     down = sorted(name for name, state in checks.items() if state != "ok")
     body = {"status": "unavailable" if down else "ok", "checks": checks, "down": down}

@@ -7,7 +7,8 @@ queue: ``high`` before ``default`` before ``low`` (Dramatiq sorts by actor prior
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.broker import Broker
+
+from service.worker import engine
 
 QUEUE_PRIORITIES = {"high": 0, "default": 10, "low": 20}
 CUSTOM_QUEUE_PRIORITY = 10
@@ -17,23 +18,21 @@ def run_actor_name(queue: str) -> str:
     return f"jobsync.run.{queue}"
 
 
-def _run_job_result(job_result_id: str) -> None:
-    from service.worker import engine
+def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
+    """Declare one run actor per configured queue on the runtime's broker; return them by queue."""
 
-    engine.run_job_result(job_result_id)
+    def run_job_result(job_result_id: str) -> None:
+        engine.run_job_result(runtime, job_result_id)
 
-
-def declare_actors(broker: Broker, queues: tuple[str, ...]) -> dict[str, dramatiq.Actor]:
-    """Declare one run actor per queue on ``broker``; return them by queue name."""
     actors = {}
-    for queue in queues:
+    for queue in runtime.settings.all_queues:
         actors[queue] = dramatiq.actor(
-            _run_job_result,
+            run_job_result,
             actor_name=run_actor_name(queue),
             queue_name=queue,
             priority=QUEUE_PRIORITIES.get(queue, CUSTOM_QUEUE_PRIORITY),
             max_retries=0,
-            broker=broker,
+            broker=runtime.broker,
         )
     return actors
 

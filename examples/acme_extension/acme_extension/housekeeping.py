@@ -22,7 +22,7 @@ class AcmeHousekeeping(JobRunner):
         extension = get_extension("acme")
         minutes = extension.settings["stale_after_minutes"]
         cutoff = datetime.now(UTC) - timedelta(minutes=minutes)
-        with runtime.current().db.session() as session:
+        with runtime.installed().db.session() as session:
             stale = session.scalar(
                 select(func.count()).select_from(JobResult).where(
                     JobResult.status == Status.PENDING,

@@ -57,3 +57,45 @@ def add_log(session, result, *entries: tuple[str, str, str]) -> None:
     for level, grouping, message in entries:
         session.add(JobLogEntry(job_result_id=result.id, level=level, grouping=grouping, message=message))
     session.flush()
+
+from __future__ import annotations
+import re
+import pytest
+from werkzeug.security import generate_password_hash
+from tests.factories import make_user
+
+
+PASSWORD = "correct horse"
+
+
+FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+
+USERS = {
+    "admin": {"is_superuser": True},
+    "alice": {"permissions": ["run_job"]},
+    "bob": {"permissions": ["run_job", "approve_job"]},
+    "viewer": {"permissions": []},
+}
+
+
+def csrf_token(client) -> str:
+    """This client session's CSRF token (a page render creates it)."""
+    with client.session_transaction() as session:
+        token = session.get("csrf_token")
+    if token is None:
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return token
+
+
+def log_in(client, username: str, password: str = PASSWORD):
+    client.get("/login")
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": csrf_token(client)}
+    )
+
+
+def post(client, url: str, data: dict | None = None, **kwargs):
+    """POST a form with this session's CSRF token, as a page's form would."""
+    return client.post(url, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)

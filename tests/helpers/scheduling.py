@@ -1,13 +1,10 @@
-"""Helpers for the scheduling tests: a settable clock and broker message inspection."""
+"""Scheduling test helpers: a settable clock, broker message inspection, new schedules."""
 
 from __future__ import annotations
-
 import uuid
 from datetime import datetime, timedelta
-
 import pytest
 from dramatiq.message import Message
-
 from service.models import utcnow
 from service.scheduling import create_schedule
 from tests.factories import make_job
@@ -25,11 +22,6 @@ class FakeClock:
     def advance(self, **delta) -> datetime:
         self.now += timedelta(**delta)
         return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def sent_ids(runtime, queue: str = "default") -> list[uuid.UUID]:

@@ -28,3 +28,18 @@ def sync_results(runtime) -> list[JobResult]:
 def count(runtime, model) -> int:
     with runtime.db.session() as session:
         return session.scalar(select(func.count()).select_from(model))
+
+from __future__ import annotations
+import pytest
+from service.models import GitRepository
+from service.users import create_token, create_user
+from tests.webhooks_http.senders import SECRET
+
+
+SECRET_VARIABLE = "JOBSYNC_TEST_WEBHOOK_SECRET"
+
+
+EVENTS_SECRET_VARIABLE = "JOBSYNC_TEST_EVENTS_SECRET"
+
+
+EVENTS_SECRET = "events-secret-for-tests"

@@ -1,0 +1,83 @@
+"""Running in the worker's own thread: JobRunners (the service's own work) and trusted fast jobs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import joinedload
+
+from service.jobs.logs import level_name
+from service.jobs.runner import find_runner
+from service.models import Job, JobResult, Status, utcnow
+from service.worker.job_process import ChildOutcome, RunRequest, execute_request, load_class
+from service.worker.recorder import RunRecorder
+
+
+class _DirectSink:
+    def __init__(self, recorder: RunRecorder):
+        self.recorder = recorder
+
+    def log(self, entry) -> None:
+        self.recorder.log(entry.as_row())
+        if len(self.recorder.pending) >= 100:
+            self.recorder.flush()
+
+    def save_file(self, name: str, content: bytes) -> None:
+        self.recorder.file(name, content)
+
+
+def run_in_thread(request: RunRequest, recorder: RunRecorder) -> ChildOutcome:
+    """Trusted, high-rate work: run in this worker thread (soft limit only, no crash isolation)."""
+    with _thread_load_lock:  # sys.modules is shared by every thread of this process
+        job_class = load_class(request, _thread_loaded_commits)
+    outcome = execute_request(job_class, request, _DirectSink(recorder))
+    return ChildOutcome(outcome.status, outcome.result, outcome.error, outcome.traceback, outcome.log_counts)
+
+
+_thread_load_lock = threading.Lock()
+_thread_loaded_commits: dict[str, str] = {}
+
+
+def run_runner(current, result_id: uuid.UUID, recorder: RunRecorder) -> ChildOutcome:
+    """Run a JobRunner (the service's and extensions' own background work) in this thread."""
+    with current.db.session() as session:  # the runner gets its row as ``self.job``
+        result = session.get(
+            JobResult,
+            result_id,
+            options=[joinedload(JobResult.job).joinedload(Job.repository), joinedload(JobResult.user)],
+        )
+    runner = find_runner(result.runner)()
+    runner.runtime = current  # the service's own runners reach the database through it
+    runner.logger.addHandler(_RecorderHandler(recorder))
+    payload: dict[str, Any] = dict(result.input_data or {})
+    try:
+        value = runner.handle(result, *payload.get("args", []), **payload.get("kwargs", {}))
+        status, error, trace = Status.SUCCESS, None, None
+    except Exception as exc:  # NetBox marks these "completed"; we record the truth
+        value, status = None, Status.FAILURE
+        error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        recorder.log(
+            {"level": "error", "message": error, "grouping": "run", "object": None, "created": utcnow()}
+        )
+    return ChildOutcome(status, value, error, trace)
+
+
+class _RecorderHandler(logging.Handler):
+    def __init__(self, recorder: RunRecorder):
+        super().__init__(logging.DEBUG)
+        self.recorder = recorder
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.recorder.log(
+            {
+                "level": level_name(record.levelno),
+                "message": record.getMessage(),
+                "grouping": getattr(record, "grouping", "run"),
+                "object": None,
+                "created": utcnow(),
+            }
+        )

@@ -1,0 +1,61 @@
+"""What a job's child needs to run it: the pinned checkout, the module and class, input and limits."""
+
+from __future__ import annotations
+
+from sqlalchemy import Row
+
+from repos.checkouts import materialise_version
+from service.extensions import EXTENSIONS_SOURCE, extension_module
+from service.infra.transient_input import unpack_files
+from service.models import GitRepository
+from service.sources.local import LOCAL_NAMESPACE
+from service.sources.repositories import open_backend
+from service.worker.job_process import RunRequest
+
+
+def _checkout_for(db, settings, run: Row) -> str:
+    """Return the checkout of the run's commit, materialising it first if this machine lacks it."""
+
+    def fill(directory) -> None:  # only when missing: the repository row is read just then
+        with db.session() as session:
+            repository = session.get(GitRepository, run.repository_id)
+            if repository is None:
+                raise RuntimeError("its repository was removed")
+            backend = open_backend(repository, settings)
+        backend.materialise(run.commit, directory)
+
+    return str(materialise_version(settings.data_dir, run.repository_slug, run.commit, fill))
+
+
+def build_request(db, settings, run: Row, transient: dict) -> RunRequest:
+    """Return the child's request for a claimed run; raises RuntimeError saying why it cannot run."""
+    if run.source is None:
+        raise RuntimeError("its job record was deleted")
+    namespace = checkout = None
+    module_name = run.module_name
+    if run.source == "git":
+        if run.repository_slug is None or not run.commit:
+            raise RuntimeError("its repository was removed")
+        namespace, checkout = run.repository_slug, _checkout_for(db, settings, run)
+    elif run.source == "local":
+        if not settings.jobs_root:
+            raise RuntimeError("jobs_root is not configured on this worker")
+        namespace, checkout = LOCAL_NAMESPACE, settings.jobs_root
+    elif run.source == EXTENSIONS_SOURCE:
+        module_name = extension_module(run.module_name)  # "<name>.jobs" -> "<package>.jobs"
+    user = {"id": str(run.user_id), "username": run.username} if run.username is not None else None
+    return RunRequest(
+        job_result_id=str(run.id),
+        module_name=module_name,
+        class_name=run.job_class_name,
+        data=transient.get("data") or dict(run.input_data or {}),
+        files=unpack_files(transient),
+        dryrun=run.dryrun,
+        namespace=namespace,
+        checkout=checkout,
+        commit=run.commit,
+        user=user,
+        soft_time_limit=run.soft_time_limit,
+        sanitiser_patterns=settings.sanitiser_patterns,
+        max_file_bytes=settings.output_file_max_bytes,
+    )

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: factories, servers, git repositories, samples, HTTP clients."""
