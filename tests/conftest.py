@@ -15,7 +15,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from service import runtime as runtime_module
+from service import bootstrap
 from service.config import load_settings
 from service.infra.db import Database
 from service.models import Base
@@ -138,16 +138,16 @@ def redis_settings(settings, redis_url):
 
 @pytest.fixture
 def runtime(settings):
-    current = runtime_module.configure(settings)
+    current = bootstrap.configure(settings)
     yield current
-    runtime_module.reset()
+    bootstrap.reset()
 
 
 @pytest.fixture
 def redis_runtime(redis_settings):
-    current = runtime_module.configure(redis_settings)
+    current = bootstrap.configure(redis_settings)
     yield current
-    runtime_module.reset()
+    bootstrap.reset()
 
 
 @pytest.fixture
@@ -174,4 +174,26 @@ def cli_env(database_url, tmp_path) -> dict[str, str]:
 def _forget_runtime():
     """A CLI invocation configures the process runtime; never let it leak into the next test."""
     yield
-    runtime_module.reset()
+    bootstrap.reset()
+
+
+def pytest_collection_modifyitems(config, items):
+    """On the PostgreSQL pass, run only the tests that touch the database: the rest ran on SQLite's."""
+    if TEST_DB != "postgresql":
+        return
+    uses_database = {"database_url", "migrated_database"}
+    kept, skipped = [], []
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        (kept if fixtures & uses_database or item.get_closest_marker("postgres") else skipped).append(item)
+    if skipped:
+        config.hook.pytest_deselected(items=skipped)
+        items[:] = kept
+
+
+@pytest.fixture
+def clock():
+    """A clock the test moves by hand (scheduling and JobRunner tests)."""
+    from tests.helpers.scheduling import FakeClock
+
+    return FakeClock()

@@ -1,29 +1,30 @@
-"""API test helpers: callers with chosen permissions, and one row of each kind the API lists."""
+"""API fixtures: the app shared by the API tests, callers with chosen permissions, rows to list."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
-from service import runtime as runtime_module
+from service import bootstrap
 from service.config import load_settings
 from service.models import (
-    GitRepository,
-    JobButton,
-    JobHook,
-    JobLogEntry,
-    ObjectChangeEvent,
-    ScheduledJob,
     User,
-    WebhookDelivery,
-    utcnow,
 )
 from service.users import create_token, create_user
-from tests.factories import make_job, make_result
-
-HELLO_VARIABLES = [{"name": "who", "type": "StringVar", "required": False, "default": "world"}]
+from service.web.app_runtime import attach_runtime
+from tests.helpers.api import (
+    HELLO_VARIABLES,
+    Caller,
+    add_button,
+    add_change,
+    add_delivery,
+    add_hook,
+    add_log,
+    add_repository,
+    add_schedule,
+)
+from tests.helpers.factories import make_job, make_result
 
 
 @pytest.fixture(scope="session")
@@ -36,27 +37,16 @@ def shared_app(tmp_path_factory):
         {"database_url": f"sqlite:///{directory}/unused.sqlite3", "data_dir": str(directory)}, environ={}
     )
     try:
-        return create_app(runtime=runtime_module.configure(settings))
+        return create_app(runtime=bootstrap.configure(settings))
     finally:
-        runtime_module.reset()  # each test's app fixture plugs in that test's runtime
+        bootstrap.reset()  # each test's app fixture plugs in that test's runtime
 
 
 @pytest.fixture
 def app(shared_app, runtime):
     """The shared app, serving this test's runtime (and so this test's database)."""
-    shared_app.extensions["jobsync"] = runtime
+    attach_runtime(shared_app, runtime)
     return shared_app
-
-
-@dataclass
-class Caller:
-    user_id: uuid.UUID
-    username: str
-    key: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Token {self.key}"}
 
 
 @pytest.fixture
@@ -94,86 +84,6 @@ def hello(runtime):
     """An enabled, installed job with one optional variable; returns its id."""
     with runtime.db.session() as session:
         return make_job(session, "Hello", variables=HELLO_VARIABLES).id
-
-
-def add_hook(session, job, name: str | None = None, **fields) -> JobHook:
-    values = dict(
-        name=name or f"hook-{uuid.uuid4().hex[:8]}", content_types=["dcim.device"], job=job, type_create=True
-    )
-    values.update(fields)
-    hook = JobHook(**values)
-    session.add(hook)
-    session.flush()
-    return hook
-
-
-def add_button(session, job, name: str | None = None, **fields) -> JobButton:
-    values = dict(
-        name=name or f"button-{uuid.uuid4().hex[:8]}", content_types=["dcim.device"], job=job, text="Run"
-    )
-    values.update(fields)
-    button = JobButton(**values)
-    session.add(button)
-    session.flush()
-    return button
-
-
-def add_log(session, result, message: str = "hello", level: str = "info") -> JobLogEntry:
-    entry = JobLogEntry(job_result_id=result.id, level=level, message=message, created=utcnow())
-    session.add(entry)
-    session.flush()
-    return entry
-
-
-def add_repository(session, **fields) -> GitRepository:
-    name = f"repo{uuid.uuid4().hex[:8]}"
-    values = dict(name=name, slug=name, remote_url=f"https://git.example.com/{name}.git")
-    values.update(fields)
-    repository = GitRepository(**values)
-    session.add(repository)
-    session.flush()
-    return repository
-
-
-def add_schedule(session, job, **fields) -> ScheduledJob:
-    values = dict(
-        name=f"schedule-{uuid.uuid4().hex[:8]}", job=job, interval_type="daily", start_time=utcnow()
-    )
-    values.update(fields)
-    schedule = ScheduledJob(**values)
-    session.add(schedule)
-    session.flush()
-    return schedule
-
-
-def add_delivery(session, **fields) -> WebhookDelivery:
-    values = dict(
-        provider="github",
-        delivery_id=uuid.uuid4().hex,
-        event="push",
-        ref="refs/heads/main",
-        outcome="accepted",
-    )
-    values.update(fields)
-    delivery = WebhookDelivery(**values)
-    session.add(delivery)
-    session.flush()
-    return delivery
-
-
-def add_change(session, **fields) -> ObjectChangeEvent:
-    values = dict(
-        request_id=uuid.uuid4().hex,
-        action="create",
-        object_type="dcim.device",
-        object_id=uuid.uuid4().hex,
-        object_repr="router1",
-    )
-    values.update(fields)
-    change = ObjectChangeEvent(**values)
-    session.add(change)
-    session.flush()
-    return change
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.api.conftest import add_button, add_hook
-from tests.factories import make_job
+from tests.helpers.api import add_button, add_hook
+from tests.helpers.factories import make_job
 
 
 @pytest.fixture

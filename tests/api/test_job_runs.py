@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from service.models import Job, JobResult, Status
-from tests.api.conftest import HELLO_VARIABLES
-from tests.factories import make_job
+from tests.helpers.api import HELLO_VARIABLES
+from tests.helpers.factories import make_job
 
 
 @pytest.fixture

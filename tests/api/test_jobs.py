@@ -3,7 +3,7 @@
 import pytest
 
 from service.models import Job
-from tests.factories import make_job
+from tests.helpers.factories import make_job
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
 from service.models import JobOutputFile
-from tests.api.conftest import HELLO_VARIABLES, add_button, add_hook, add_log
 from tests.api.test_access import OPERATIONS
-from tests.factories import make_job, make_result
+from tests.helpers.api import HELLO_VARIABLES, add_button, add_hook, add_log
+from tests.helpers.factories import make_job, make_result
 
 #: Examples per operation: enough to find shapes the document does not describe, quick to run.
 EXAMPLES = 8

@@ -9,9 +9,9 @@ from werkzeug.serving import make_server
 
 from service.app import create_app
 from service.users import create_token, create_user
-from tests.api.conftest import HELLO_VARIABLES
-from tests.factories import make_job
-from tests.servers import wait_until
+from tests.helpers.api import HELLO_VARIABLES
+from tests.helpers.factories import make_job
+from tests.helpers.servers import wait_until
 
 FINAL = ("SUCCESS", "FAILURE", "REVOKED")
 

@@ -5,8 +5,8 @@ import uuid
 import pytest
 
 from service.worker.engine import run_job_result
-from tests.repos.gitfixtures import make_remote
-from tests.repos.samples import SELF_REGISTERING
+from tests.helpers.git import make_remote
+from tests.helpers.job_sources import SELF_REGISTERING
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def remote(tmp_path):
     return str(bare)
 
 
-def test_a_registered_repository_syncs_and_its_jobs_appear(client, syncer, remote, monkeypatch):
+def test_a_registered_repository_syncs_and_its_jobs_appear(client, syncer, remote, monkeypatch, runtime):
     monkeypatch.setenv("DEMO_TOKEN", "not-needed-for-a-local-remote")
     created = client.post(
         "/api/extras/git-repositories/",
@@ -37,7 +37,7 @@ def test_a_registered_repository_syncs_and_its_jobs_appear(client, syncer, remot
     result = synced.get_json()["job_result"]
     assert result["status"]["value"] == "PENDING" and "Demo" in synced.get_json()["message"]
 
-    run_job_result(result["id"])  # what a worker would do with the message
+    run_job_result(runtime, result["id"])  # what a worker would do with the message
     done = client.get(result["url"], headers=syncer.headers).get_json()
     assert done["status"]["value"] == "SUCCESS", done["error"]
     jobs = client.get("/api/extras/jobs/?job_class_name=Hello", headers=syncer.headers).get_json()["results"]

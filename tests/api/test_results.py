@@ -5,8 +5,8 @@ import uuid
 import pytest
 
 from service.models import JobOutputFile, JobResult, Status, User
-from tests.api.conftest import add_log
-from tests.factories import make_job, make_result
+from tests.helpers.api import add_log
+from tests.helpers.factories import make_job, make_result
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from service.models import utcnow
-from tests.api.conftest import HELLO_VARIABLES
-from tests.factories import make_job
+from tests.helpers.api import HELLO_VARIABLES
+from tests.helpers.factories import make_job
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from service.models import User, utcnow
 from service.users import create_token
-from tests.api.conftest import add_change, add_delivery
+from tests.helpers.api import add_change, add_delivery
 
 
 def test_a_created_tokens_key_is_answered_once_and_then_works(client, reader):

@@ -18,7 +18,7 @@ from service.cli import main
 from service.infra.db import Database
 from service.models import Job, JobResult, Status
 from service.users import create_user
-from tests.factories import make_job, make_result
+from tests.helpers.factories import make_job, make_result
 
 HELLO_VARIABLES = [{"name": "who", "type": "StringVar", "required": False, "default": "world"}]
 

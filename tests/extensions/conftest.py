@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.sources.extension_jobs import refresh_extension_jobs
-from tests.extensions.samples import ACME
+from tests.helpers.extensions import ACME
 
 
 @pytest.fixture

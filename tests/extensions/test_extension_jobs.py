@@ -6,14 +6,14 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from service.bootstrap import configure
 from service.cli import main
 from service.models import Job, JobResult, Status, utcnow
 from service.runs.requests import enqueue_job
-from service.runtime import configure
 from service.sources.extension_jobs import refresh_extension_jobs
 from service.worker.engine import run_job_result
-from tests.extensions.samples import ACME, cli_environment, unique_package, write_extension
-from tests.factories import make_job, make_result
+from tests.helpers.extensions import ACME, cli_environment, unique_package, write_extension
+from tests.helpers.factories import make_job, make_result
 
 REPORT, PING = "extensions/acme.jobs/InventoryReport", "extensions/acme.jobs/Ping"
 
@@ -39,7 +39,7 @@ def test_an_extension_job_runs_from_the_installed_package(runtime, acme_jobs):
         report = session.get(Job, acme_jobs["InventoryReport"])
         result_id = enqueue_job(session, report, {"site": "ams"}, known_queues=runtime.settings.all_queues).id
         assert session.get(JobResult, result_id).queue == "acme.reports"
-    run_job_result(str(result_id))
+    run_job_result(runtime, str(result_id))
     with runtime.db.session() as session:
         result = session.get(JobResult, result_id)
         assert (result.status, result.result) == (Status.SUCCESS, {"site": "ams", "items": 3}), result.error
@@ -50,7 +50,7 @@ def test_an_extension_job_fails_clearly_on_a_worker_without_its_extension(settin
     with runtime.db.session() as session:
         ping = session.get(Job, acme_jobs["Ping"])
         result_id = enqueue_job(session, ping, known_queues=runtime.settings.all_queues).id
-    run_job_result(str(result_id))
+    run_job_result(runtime, str(result_id))
     with runtime.db.session() as session:
         result = session.get(JobResult, result_id)
         assert result.status == Status.FAILURE and "extension 'acme' is not loaded" in result.error
@@ -111,7 +111,7 @@ def test_acme_housekeeping_counts_runs_stale_on_acme_queues_after_the_configured
             created = utcnow() - timedelta(minutes=age)
             make_result(session, job, queue=queue, status=Status.PENDING, created=created)
     result_id = AcmeHousekeeping.enqueue().id
-    run_job_result(str(result_id))
+    run_job_result(runtime, str(result_id))
     with runtime.db.session() as session:
         result = session.get(JobResult, result_id)
         assert (result.status, result.result) == (Status.SUCCESS, {"stale_runs": 1})

@@ -7,13 +7,13 @@ import pytest
 from click.testing import CliRunner
 
 from repos.backends import backend_class
+from service.bootstrap import configure
 from service.cli import main
 from service.config import BUILTIN_QUEUES
 from service.errors import ConfigError
 from service.extensions import get_extension, ready_extensions
 from service.jobs import system_jobs
-from service.runtime import configure
-from tests.extensions.samples import (
+from tests.helpers.extensions import (
     ACME,
     cli_environment,
     start_jobsync,

@@ -7,17 +7,17 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from service.bootstrap import configure
 from service.config import BUILTIN_QUEUES
 from service.infra.presence import live_workers, queue_warning
 from service.models import Job, JobResult, Status
 from service.runs.requests import enqueue_job
-from service.runtime import configure
 from service.users import create_token, create_user
 from service.worker import actors
-from tests.extensions.samples import ACME, cli_environment, start_jobsync, stop
-from tests.factories import make_user
-from tests.servers import RedisServer, wait_until
-from tests.ui.conftest import FAST_HASH, log_in, post
+from tests.helpers.extensions import ACME, cli_environment, start_jobsync, stop
+from tests.helpers.factories import make_user
+from tests.helpers.servers import RedisServer, wait_until
+from tests.helpers.ui import FAST_HASH, log_in, post
 
 ALL_QUEUES = [*BUILTIN_QUEUES, "acme.reports"]
 REPORT = "extensions/acme.jobs/InventoryReport"

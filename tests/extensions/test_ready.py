@@ -2,10 +2,10 @@
 
 import pytest
 
+from service.bootstrap import configure
 from service.infra.presence import live_workers
-from service.runtime import configure
-from tests.extensions.samples import cli_environment, start_jobsync, stop_all, unique_package, write_extension
-from tests.servers import wait_until
+from tests.helpers.extensions import cli_environment, start_jobsync, stop_all, unique_package, write_extension
+from tests.helpers.servers import wait_until
 
 
 @pytest.mark.redis

@@ -6,14 +6,14 @@ import tarfile
 
 import pytest
 
+from service.bootstrap import configure
 from service.models import Job, JobResult, Status
 from service.runs.requests import enqueue_job
-from service.runtime import configure
 from service.sources.repositories import add_repository
 from service.sources.sync import SyncFailed, sync_repository
 from service.worker.engine import run_job_result
-from tests.repos.samples import SELF_REGISTERING, job_module
-from tests.sync.helpers import jobs_by_path, repository_row
+from tests.helpers.job_sources import SELF_REGISTERING, job_module
+from tests.helpers.sync import jobs_by_path, repository_row
 
 HELLO, WORLD = "archive/jobs.hello/Hello", "archive/jobs.world/World"
 
@@ -61,13 +61,13 @@ def test_a_tar_archive_repository_syncs_reconciles_and_pins_runs_to_their_versio
     jobs = jobs_by_path(runtime)
     assert not jobs[WORLD].installed and jobs[HELLO].installed and jobs[HELLO].commit == second
 
-    run_job_result(str(pinned))  # requested at the first version: runs that code, not the new one
+    run_job_result(runtime, str(pinned))  # requested at the first version: runs that code, not the new one
     with runtime.db.session() as session:
         result = session.get(JobResult, pinned)
         assert (result.status, result.commit, result.result) == (Status.SUCCESS, first, "Hello v1")
         fresh = enqueue_job(session, session.get(Job, hello.id), {"who": "v2"},
                             known_queues=runtime.settings.all_queues).id
-    run_job_result(str(fresh))
+    run_job_result(runtime, str(fresh))
     with runtime.db.session() as session:
         assert session.get(JobResult, fresh).result == "Hi v2"
 

@@ -1,11 +1,10 @@
 """API test helpers: callers with chosen permissions, and one row of each kind the API lists."""
 
 from __future__ import annotations
+
 import uuid
 from dataclasses import dataclass
-import pytest
-from service import bootstrap
-from service.config import load_settings
+
 from service.models import (
     GitRepository,
     JobButton,
@@ -13,14 +12,9 @@ from service.models import (
     JobLogEntry,
     ObjectChangeEvent,
     ScheduledJob,
-    User,
     WebhookDelivery,
     utcnow,
 )
-from service.users import create_token, create_user
-from service.web.app_runtime import attach_runtime
-from tests.factories import make_job, make_result
-
 
 HELLO_VARIABLES = [{"name": "who", "type": "StringVar", "required": False, "default": "world"}]
 

@@ -6,7 +6,7 @@ import uuid
 
 from service.models import Job, JobResult, User
 
-SAMPLE_MODULE = "tests.execution.sample_jobs"
+SAMPLE_MODULE = "tests.helpers.sample_jobs"
 
 
 def make_job(session, class_name: str = "Hello", *, module_name: str = SAMPLE_MODULE, **fields) -> Job:

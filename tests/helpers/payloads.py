@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-PAYLOADS = Path(__file__).parent / "payloads"
+PAYLOADS = Path(__file__).resolve().parents[1] / "webhooks" / "providers" / "payloads"
 SECRET = "It's a Secret to Everybody"
 ZERO = "0" * 40
 

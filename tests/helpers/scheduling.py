@@ -1,13 +1,15 @@
 """Scheduling test helpers: a settable clock, broker message inspection, new schedules."""
 
 from __future__ import annotations
+
 import uuid
 from datetime import datetime, timedelta
-import pytest
+
 from dramatiq.message import Message
+
 from service.models import utcnow
 from service.scheduling import create_schedule
-from tests.factories import make_job
+from tests.helpers.factories import make_job
 
 
 class FakeClock:

@@ -1,8 +1,12 @@
-"""Rows the UI tests look at: jobs with real variable schemas, runs, their logs."""
+"""UI test helpers: users with cheap password hashes, form posts with CSRF, jobs with real variable
+schemas, runs and their logs."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from werkzeug.security import generate_password_hash
 
 from service.jobs import (
     BooleanVar,
@@ -16,7 +20,7 @@ from service.jobs import (
     TextVar,
 )
 from service.models import JobLogEntry
-from tests.factories import make_job
+from tests.helpers.factories import make_job
 
 
 def schema(**variables) -> list[dict[str, Any]]:
@@ -58,16 +62,9 @@ def add_log(session, result, *entries: tuple[str, str, str]) -> None:
         session.add(JobLogEntry(job_result_id=result.id, level=level, grouping=grouping, message=message))
     session.flush()
 
-from __future__ import annotations
-import re
-import pytest
-from werkzeug.security import generate_password_hash
-from tests.factories import make_user
-
-
 PASSWORD = "correct horse"
 
-
+#: A fast hash keeps each login cheap; check_password reads any method werkzeug knows.
 FAST_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 

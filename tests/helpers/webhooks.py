@@ -29,13 +29,6 @@ def count(runtime, model) -> int:
     with runtime.db.session() as session:
         return session.scalar(select(func.count()).select_from(model))
 
-from __future__ import annotations
-import pytest
-from service.models import GitRepository
-from service.users import create_token, create_user
-from tests.webhooks_http.senders import SECRET
-
-
 SECRET_VARIABLE = "JOBSYNC_TEST_WEBHOOK_SECRET"
 
 

@@ -5,7 +5,7 @@ from dramatiq.brokers.stub import StubBroker
 
 from service.infra.broker import WakeupRedisBroker, build_broker
 from service.worker.actors import run_actor_name
-from tests.servers import wait_until
+from tests.helpers.servers import wait_until
 
 
 def test_embedded_default_uses_the_in_process_broker(runtime):
@@ -13,7 +13,7 @@ def test_embedded_default_uses_the_in_process_broker(runtime):
 
 
 def test_redis_url_selects_the_redis_broker_with_every_queue_declared(redis_settings):
-    from service.runtime import configure
+    from service.bootstrap import configure
 
     runtime = configure(redis_settings.replace(queues=("reports", "acme.bulk")))
     assert isinstance(runtime.broker, WakeupRedisBroker)

@@ -5,8 +5,8 @@ import pytest
 from repos.discover import child_environment, discover
 from repos.errors import DiscoveryCrashed, DiscoveryTimedOut
 from repos.git import GitSettings, ensure_checkout, fetch
+from tests.helpers.job_sources import job_module
 from tests.repos import gitfixtures, samples
-from tests.repos.samples import job_module
 
 
 def make_checkout(tmp_path, files):

@@ -1,8 +1,8 @@
 from repos.discover import discover
 from repos.git import GitSettings, collect_garbage, ensure_checkout, fetch
 from repos.reconcile import JobSnapshot, plan_sync
+from tests.helpers.job_sources import job_module
 from tests.repos import gitfixtures, samples
-from tests.repos.samples import job_module
 
 SETTINGS = GitSettings(allow_local=True)
 

@@ -8,8 +8,8 @@ from service.models import JobLogEntry, JobOutputFile, JobResult, ScheduledSlot,
 from service.runs.housekeeping import Housekeeping, purge_old_results
 from service.scheduling.loop import Scheduler
 from service.worker import engine
-from tests.factories import make_job, make_result
-from tests.scheduling.conftest import new_schedule
+from tests.helpers.factories import make_job, make_result
+from tests.helpers.scheduling import new_schedule
 
 
 def count(session, model) -> int:
@@ -54,7 +54,7 @@ def test_the_housekeeping_system_job_runs_on_the_configured_retention(runtime):
     with runtime.db.session() as session:
         make_result(session, make_job(session), status=Status.SUCCESS, created=old, completed=old)
     run = Housekeeping.enqueue()
-    engine.run_job_result(str(run.id))
+    engine.run_job_result(runtime, str(run.id))
     with runtime.db.session() as session:
         (done,) = session.scalars(select(JobResult))
     assert done.id == run.id and done.status == Status.SUCCESS and done.result["results"] == 1

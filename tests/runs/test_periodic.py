@@ -9,14 +9,16 @@ from sqlalchemy import select
 from service.jobs.runner import runner_path
 from service.models import JobResult, Status, utcnow
 from service.runs.housekeeping import Housekeeping
-from service.runs.runners import enqueue_system_jobs, next_periodic_slot, schedule_successor
+from service.runs.periodic import next_periodic_slot, schedule_successor
+from service.runs.runners import enqueue_system_jobs
 from service.scheduling.loop import Scheduler
 from service.worker import engine
 from service.worker.actors import serve
-from service.worker.engine import RunRecorder
+from service.worker.claim import claim
 from service.worker.job_process import ChildOutcome
-from tests.scheduling.sample_runners import Exploder, Greeter
-from tests.servers import wait_until
+from service.worker.recorder import RunRecorder, finish
+from tests.helpers.sample_runners import Exploder, Greeter
+from tests.helpers.servers import wait_until
 
 
 def runs_of(runtime, runner_class):
@@ -28,7 +30,7 @@ def runs_of(runtime, runner_class):
 def test_a_periodic_run_that_succeeds_schedules_its_successor_one_interval_later(runtime):
     due = utcnow() - timedelta(seconds=1)
     first = Greeter.enqueue(schedule_at=due, interval=30)
-    engine.run_job_result(str(first.id))
+    engine.run_job_result(runtime, str(first.id))
     done, successor = runs_of(runtime, Greeter)
     assert done.status == Status.SUCCESS and done.result == "hello world!"
     assert successor.status == Status.PENDING and successor.scheduled_at == due + timedelta(minutes=30)
@@ -38,7 +40,7 @@ def test_a_periodic_run_that_succeeds_schedules_its_successor_one_interval_later
 def test_a_periodic_run_that_fails_still_schedules_its_successor(runtime):
     due = utcnow() - timedelta(seconds=1)
     first = Exploder.enqueue(schedule_at=due, interval=60)
-    engine.run_job_result(str(first.id))
+    engine.run_job_result(runtime, str(first.id))
     failed, successor = runs_of(runtime, Exploder)
     assert failed.status == Status.FAILURE and "exploded on purpose" in failed.error
     assert successor.status == Status.PENDING and successor.scheduled_at == due + timedelta(minutes=60)
@@ -46,7 +48,7 @@ def test_a_periodic_run_that_fails_still_schedules_its_successor(runtime):
 
 def test_a_run_without_an_interval_has_no_successor(runtime):
     first = Greeter.enqueue()
-    engine.run_job_result(str(first.id))
+    engine.run_job_result(runtime, str(first.id))
     assert [run.status for run in runs_of(runtime, Greeter)] == [Status.SUCCESS]
 
 
@@ -82,10 +84,10 @@ def test_next_periodic_slot_never_drifts_from_the_grid():
 
 def test_no_second_successor_when_a_run_is_already_waiting(runtime):
     first = Greeter.enqueue(schedule_at=utcnow() - timedelta(seconds=1), interval=30)
-    assert engine.claim(runtime.db, first.id)
+    assert claim(runtime.db, first.id)
     # While it runs, a starting worker makes sure the runner has a run waiting.
     waiting = Greeter.enqueue_once(schedule_at=utcnow() + timedelta(minutes=5), interval=30)
-    engine.finish(runtime.db, first.id, ChildOutcome(Status.SUCCESS), RunRecorder(runtime.db, first.id))
+    finish(runtime.db, first.id, ChildOutcome(Status.SUCCESS), RunRecorder(runtime.db, first.id))
     runs = runs_of(runtime, Greeter)
     assert [run.status for run in runs] == [Status.SUCCESS, Status.PENDING]
     assert runs[1].id == waiting.id

@@ -14,11 +14,11 @@ from service.jobs.runner import set_dispatcher
 from service.models import JobResult, Status
 from service.runs.runners import DatabaseDispatcher
 from service.scheduling.loop import Scheduler
-from tests.factories import make_user
-from tests.scheduling.conftest import sent_ids
-from tests.scheduling.sample_runners import Greeter
+from tests.helpers.factories import make_user
+from tests.helpers.sample_runners import Greeter
+from tests.helpers.scheduling import sent_ids
 
-RUNNER = "tests.scheduling.sample_runners:Greeter"
+RUNNER = "tests.helpers.sample_runners:Greeter"
 
 
 def waiting_rows(runtime, **filters):
@@ -36,7 +36,7 @@ def user(runtime):
 @pytest.fixture
 def clocked(runtime, clock):
     """Install a dispatcher on the test clock for the duration of a test."""
-    set_dispatcher(DatabaseDispatcher(clock=clock))
+    set_dispatcher(DatabaseDispatcher(runtime, clock=clock))
     return clock
 
 
@@ -144,12 +144,13 @@ def test_enqueue_once_from_eight_threads_leaves_one_waiting_run(runtime, user):
 
 PROCESS_SCRIPT = """
 import sys, uuid
-from service import runtime
+from service import bootstrap
 from service.config import load_settings
 from service.models import User
-from tests.scheduling.sample_runners import Greeter
+from tests.helpers.sample_runners import Greeter
 
-current = runtime.configure(load_settings({"database_url": sys.argv[1], "data_dir": sys.argv[2]}, environ={}))
+settings = load_settings({"database_url": sys.argv[1], "data_dir": sys.argv[2]}, environ={})
+current = bootstrap.configure(settings)
 with current.db.session() as session:
     user = session.get(User, uuid.UUID(sys.argv[3]))
 print("ready", flush=True)

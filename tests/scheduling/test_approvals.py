@@ -9,7 +9,7 @@ from service.errors import Conflict, PermissionDenied, ValidationError
 from service.models import JobResult, ScheduledJob
 from service.scheduling import approve, create_schedule, deny, dry_run, request_run
 from service.scheduling.loop import Scheduler
-from tests.factories import make_job, make_user
+from tests.helpers.factories import make_job, make_user
 
 QUEUES = ("high", "default", "low")
 

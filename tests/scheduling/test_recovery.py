@@ -7,8 +7,8 @@ from sqlalchemy import select
 from service.models import JobLogEntry, JobResult, Status
 from service.scheduling.loop import Scheduler
 from service.scheduling.recovery import fail_lost_runs, send_waiting_runs
-from tests.factories import make_job, make_result
-from tests.scheduling.conftest import sent_ids
+from tests.helpers.factories import make_job, make_result
+from tests.helpers.scheduling import sent_ids
 
 
 def add_result(runtime, job_fields=None, **fields):

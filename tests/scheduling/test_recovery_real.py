@@ -11,13 +11,13 @@ import dramatiq
 import pytest
 import redis
 
-from service import runtime as runtime_module
+from service import bootstrap
 from service.models import JobResult, Status, utcnow
 from service.runs.requests import enqueue_job
 from service.scheduling.loop import Scheduler
-from tests.factories import make_job
-from tests.scheduling.sample_runners import Dawdler, Greeter
-from tests.servers import RedisServer, wait_until
+from tests.helpers.factories import make_job
+from tests.helpers.sample_runners import Dawdler, Greeter
+from tests.helpers.servers import RedisServer, wait_until
 
 QUEUES = ("high", "default", "low")
 
@@ -36,7 +36,7 @@ def own_redis(tmp_path):
 
 
 def test_runs_survive_a_flushed_redis_and_finish_once_the_scheduler_resends_them(settings, own_redis):
-    current = runtime_module.configure(settings.replace(redis_url=own_redis.url))
+    current = bootstrap.configure(settings.replace(redis_url=own_redis.url))
     with current.db.session() as session:
         job_run = enqueue_job(session, make_job(session), known_queues=QUEUES).id
     runner_runs = [Greeter.enqueue(f"run {n}").id for n in range(3)]
@@ -60,7 +60,7 @@ def test_runs_survive_a_flushed_redis_and_finish_once_the_scheduler_resends_them
 
 
 def test_a_sigkilled_worker_process_leaves_a_run_that_becomes_failure_worker_lost(redis_settings):
-    current = runtime_module.configure(redis_settings.replace(heartbeat_seconds=0.2, worker_lost_seconds=1))
+    current = bootstrap.configure(redis_settings.replace(heartbeat_seconds=0.2, worker_lost_seconds=1))
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBSYNC_")}
     env.update(
         JOBSYNC_DATABASE_URL=redis_settings.sqlalchemy_url,

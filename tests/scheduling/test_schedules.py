@@ -10,8 +10,8 @@ from service.errors import JobNotRunnable, ValidationError
 from service.models import JobResult, ScheduledJob, ScheduledSlot, Status
 from service.scheduling import SlotAlreadyFired, create_schedule, fire_slot
 from service.scheduling.loop import Scheduler
-from tests.factories import make_job, make_user
-from tests.scheduling.conftest import FakeClock, new_schedule
+from tests.helpers.factories import make_job, make_user
+from tests.helpers.scheduling import FakeClock, new_schedule
 
 QUEUES = ("high", "default", "low")
 WHO = [{"name": "who", "type": "StringVar", "required": True, "default": None}]

@@ -1,8 +1,8 @@
 import pytest
 
 from service.sources.repositories import add_repository
-from tests.repos.gitfixtures import make_remote
-from tests.repos.samples import SELF_REGISTERING
+from tests.helpers.git import make_remote
+from tests.helpers.job_sources import SELF_REGISTERING
 
 
 @pytest.fixture

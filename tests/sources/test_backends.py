@@ -9,9 +9,9 @@ from service.runs.requests import enqueue_job
 from service.sources.repositories import add_repository
 from service.sources.sync import SyncFailed, sync_repository
 from service.worker.engine import run_job_result
-from tests.repos.gitfixtures import write_files
-from tests.repos.samples import SELF_REGISTERING, job_module
-from tests.sync.helpers import jobs_by_path, repository_row
+from tests.helpers.git import write_files
+from tests.helpers.job_sources import SELF_REGISTERING, job_module
+from tests.helpers.sync import jobs_by_path, repository_row
 
 HELLO = "folder/jobs.hello/Hello"
 
@@ -59,14 +59,14 @@ def test_the_local_backend_versions_by_content_and_reconciles_like_git(runtime, 
     assert summary["removed"] == ["folder/jobs.world/World"]
     assert summary["new_head"] == content_hash(folder) != first
 
-    run_job_result(str(pinned))  # requested at the first version: runs that code
+    run_job_result(runtime, str(pinned))  # requested at the first version: runs that code
     with runtime.db.session() as session:
         result = session.get(JobResult, pinned)
         assert (result.status, result.commit, result.result) == (Status.SUCCESS, first, "Hello v1")
 
 
 def test_the_local_backend_is_refused_unless_local_repositories_are_allowed(settings, folder):
-    from service.runtime import configure
+    from service.bootstrap import configure
 
     runtime = configure(settings.replace(allow_local_repositories=False))
     with runtime.db.session() as session:

@@ -5,8 +5,8 @@ from sqlalchemy import func, select
 from service.models import JobResult, Status
 from service.sources.sync import request_sync
 from service.worker.engine import run_job_result
-from tests.repos.gitfixtures import commit, head, push, write_files
-from tests.sync.helpers import repository_row
+from tests.helpers.git import commit, head, push, write_files
+from tests.helpers.sync import repository_row
 
 
 def test_requests_while_a_sync_waits_coalesce_and_it_syncs_the_newest_commit(runtime, repository, remote):
@@ -23,7 +23,7 @@ def test_requests_while_a_sync_waits_coalesce_and_it_syncs_the_newest_commit(run
         )
     assert ids == {first} and waiting == 1
 
-    run_job_result(str(first))
+    run_job_result(runtime, str(first))
     assert repository_row(runtime, repository.id).current_head == newest == head(work)
     with runtime.db.session() as session:
         assert session.get(JobResult, first).status == Status.SUCCESS
@@ -34,7 +34,7 @@ def test_a_dry_run_sync_reports_without_coalescing_into_a_real_one(runtime, repo
     real = request_sync(repository).id
     dry = request_sync(repository, dryrun=True).id
     assert dry != real
-    run_job_result(str(dry))
+    run_job_result(runtime, str(dry))
     with runtime.db.session() as session:
         result = session.get(JobResult, dry)
         assert result.status == Status.SUCCESS and result.result["dryrun"] is True

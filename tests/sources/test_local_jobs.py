@@ -2,13 +2,13 @@
 
 from sqlalchemy import select
 
+from service.bootstrap import configure
 from service.models import Job, JobResult, Status
 from service.runs.requests import enqueue_job
-from service.runtime import configure
 from service.sources.local import content_version, refresh_local_jobs
 from service.worker.engine import run_job_result
-from tests.repos.gitfixtures import write_files
-from tests.repos.samples import job_module
+from tests.helpers.git import write_files
+from tests.helpers.job_sources import job_module
 
 
 def test_local_jobs_are_discovered_versioned_by_content_and_runnable(settings, tmp_path):
@@ -22,7 +22,7 @@ def test_local_jobs_are_discovered_versioned_by_content_and_runnable(settings, t
         assert job.commit == content_version(root) and not job.enabled
         job.enabled = True
         result_id = enqueue_job(session, job, {"who": "local"}, known_queues=runtime.settings.all_queues).id
-    run_job_result(str(result_id))
+    run_job_result(runtime, str(result_id))
     with runtime.db.session() as session:
         result = session.get(JobResult, result_id)
         assert (result.status, result.result) == (Status.SUCCESS, "Hello local")

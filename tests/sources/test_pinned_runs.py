@@ -10,8 +10,8 @@ from service.runs.requests import enqueue_job
 from service.sources.repositories import add_repository
 from service.sources.sync import SyncRepository, sync_repository
 from service.worker.engine import run_job_result
-from tests.repos.gitfixtures import commit, head, push, write_files
-from tests.repos.samples import job_module
+from tests.helpers.git import commit, head, push, write_files
+from tests.helpers.job_sources import job_module
 
 HELLO = "demo/jobs.hello/Hello"
 
@@ -28,7 +28,7 @@ def enqueue(runtime, class_path, data):
 
 
 def result_of(runtime, result_id):
-    run_job_result(str(result_id))
+    run_job_result(runtime, str(result_id))
     with runtime.db.session() as session:
         return session.get(JobResult, result_id)
 

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from service.cli import main
-from tests.repos.gitfixtures import head
+from tests.helpers.git import head
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from sqlalchemy import select
 
 from service.models import Job, JobButton, JobHook, ScheduledJob, utcnow
 from service.sources.sync import SyncFailed, sync_repository
-from tests.repos.gitfixtures import commit, delete_remote_branch, git, head, orphan_commit, push, write_files
-from tests.repos.samples import job_module
-from tests.sync.helpers import jobs_by_path, repository_row
+from tests.helpers.git import commit, delete_remote_branch, git, head, orphan_commit, push, write_files
+from tests.helpers.job_sources import job_module
+from tests.helpers.sync import jobs_by_path, repository_row
 
 HELLO, WORLD = "demo/jobs.hello/Hello", "demo/jobs.world/World"
 
@@ -152,7 +152,7 @@ def test_a_broken_jobs_package_changes_nothing_and_keeps_the_last_good_head(runt
 
 
 def test_a_module_that_hangs_at_import_is_killed_at_the_timeout(settings, remote, tmp_path):
-    from service.runtime import configure
+    from service.bootstrap import configure
     from service.sources.repositories import add_repository
 
     runtime = configure(settings.replace(discovery_timeout_seconds=2))

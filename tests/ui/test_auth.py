@@ -1,6 +1,6 @@
 """Logging in and out, CSRF refusals and the headers every page carries."""
 
-from tests.ui.conftest import csrf_token, log_in, post
+from tests.helpers.ui import csrf_token, log_in, post
 
 
 def test_pages_send_an_anonymous_visitor_to_the_login_page_and_back(client, users):

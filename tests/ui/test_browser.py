@@ -20,11 +20,10 @@ from werkzeug.serving import make_server
 from service.infra.presence import PresencePublisher
 from service.jobs import StringVar
 from service.models import JobButton, JobResult
-from tests.factories import make_job
-from tests.repos.gitfixtures import commit, git
-from tests.servers import free_port
-from tests.ui.conftest import PASSWORD
-from tests.ui.helpers import schema
+from tests.helpers.factories import make_job
+from tests.helpers.git import commit, git
+from tests.helpers.servers import free_port
+from tests.helpers.ui import PASSWORD, schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "examples" / "jobs-repo"

@@ -6,9 +6,8 @@ from sqlalchemy import select
 
 from service.models import Job, JobResult, ScheduledJob, Status
 from service.ui.runform import build_fields
-from tests.factories import make_job, make_result
-from tests.ui.conftest import post
-from tests.ui.helpers import make_form_job
+from tests.helpers.factories import make_job, make_result
+from tests.helpers.ui import make_form_job, post
 
 
 def field_html(page: str, name: str) -> str:
@@ -162,11 +161,12 @@ def test_an_uploaded_file_goes_with_the_run(runtime, alice):
         content_type="multipart/form-data",
     )
     assert response.status_code == 303
-    from service.infra.outbox import take_sensitive_input
+    from service.infra.outbox import outbox_of
 
     with runtime.db.session() as session:
         result = session.scalars(select(JobResult)).one()
-    assert take_sensitive_input(result.id)["files"]["config"]["name"] == "a.cfg"
+        taken = outbox_of(session).transient.take(result.id)
+    assert taken["files"]["config"]["name"] == "a.cfg"
 
 
 def test_a_job_needing_approval_waits_as_a_scheduled_job(runtime, alice):

@@ -5,8 +5,8 @@ import re
 from sqlalchemy import select
 
 from service.models import JobButton, JobHook, JobResult
-from tests.factories import make_job
-from tests.ui.conftest import post
+from tests.helpers.factories import make_job
+from tests.helpers.ui import post
 
 
 def test_an_admin_adds_edits_and_deletes_a_job_hook(runtime, admin):

@@ -6,7 +6,7 @@ from service.jobs.runner import runner_path
 from service.models import GitRepository, JobResult, Status, User
 from service.sources.sync import SyncRepository
 from service.ui.formatting import commit_url, display_remote
-from tests.ui.conftest import post
+from tests.helpers.ui import post
 
 OLD, NEW = "1" * 40, "2" * 40
 

@@ -3,9 +3,8 @@
 import re
 
 from service.models import GitRepository, JobLogEntry, JobOutputFile, JobResult, Status, utcnow
-from tests.factories import make_job, make_result
-from tests.ui.conftest import post
-from tests.ui.helpers import add_log
+from tests.helpers.factories import make_job, make_result
+from tests.helpers.ui import add_log, post
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 

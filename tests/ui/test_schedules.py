@@ -4,8 +4,8 @@ from sqlalchemy import select
 
 from service.models import JobResult, ScheduledJob, Status
 from service.scheduling import request_run
-from tests.factories import make_job
-from tests.ui.conftest import post
+from tests.helpers.factories import make_job
+from tests.helpers.ui import post
 
 
 def waiting_request(runtime, users, requester="alice"):

@@ -1,8 +1,8 @@
 import pytest
 
 from service.app import create_app
-from service.runtime import configure
-from tests.servers import RedisServer
+from service.bootstrap import configure
+from tests.helpers.servers import RedisServer
 
 
 def test_healthz_answers_while_the_process_is_up(client):

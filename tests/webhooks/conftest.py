@@ -6,9 +6,8 @@ import pytest
 
 from service.models import GitRepository
 from service.users import create_token, create_user
-from tests.webhooks_http.senders import SECRET
-
-SECRET_VARIABLE = "JOBSYNC_TEST_WEBHOOK_SECRET"
+from tests.helpers.senders import SECRET
+from tests.helpers.webhooks import EVENTS_SECRET, EVENTS_SECRET_VARIABLE, SECRET_VARIABLE
 
 
 @pytest.fixture
@@ -42,10 +41,6 @@ def token_for(runtime):
             return create_token(session, user)[1]
 
     return make
-
-
-EVENTS_SECRET_VARIABLE = "JOBSYNC_TEST_EVENTS_SECRET"
-EVENTS_SECRET = "events-secret-for-tests"
 
 
 @pytest.fixture

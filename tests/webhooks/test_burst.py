@@ -8,16 +8,16 @@ import dramatiq
 import pytest
 from sqlalchemy import select
 
-from service import runtime as runtime_module
+from service import bootstrap
 from service.app import create_app
 from service.models import GitRepository, JobResult, Status
 from service.scheduling import recovery
 from service.scheduling.loop import Scheduler
-from tests.repos.gitfixtures import commit, git, make_remote, push
-from tests.repos.samples import SELF_REGISTERING
-from tests.servers import wait_until
-from tests.webhooks_http.helpers import SYNC_RUNNER, deliveries, sync_results
-from tests.webhooks_http.senders import GITHUB
+from tests.helpers.git import commit, git, make_remote, push
+from tests.helpers.job_sources import SELF_REGISTERING
+from tests.helpers.senders import GITHUB
+from tests.helpers.servers import wait_until
+from tests.helpers.webhooks import SYNC_RUNNER, deliveries, sync_results
 
 PUSHES = 50
 WINDOW = 3.0  # webhook_coalesce_seconds: wide enough for the burst on a slow, shared machine
@@ -25,9 +25,9 @@ WINDOW = 3.0  # webhook_coalesce_seconds: wide enough for the burst on a slow, s
 
 @pytest.fixture
 def burst_runtime(redis_settings):
-    current = runtime_module.configure(redis_settings.replace(webhook_coalesce_seconds=WINDOW))
+    current = bootstrap.configure(redis_settings.replace(webhook_coalesce_seconds=WINDOW))
     yield current
-    runtime_module.reset()
+    bootstrap.reset()
 
 
 @pytest.fixture

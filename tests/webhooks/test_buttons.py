@@ -6,10 +6,10 @@ import pytest
 
 from service.models import JobButton, JobResult, Status
 from service.worker.engine import run_job_result
-from tests.factories import make_job
-from tests.webhooks_http.helpers import count
+from tests.helpers.factories import make_job
+from tests.helpers.webhooks import count
 
-RECEIVERS = "tests.webhooks_http.receivers"
+RECEIVERS = "tests.helpers.receivers"
 DEVICE = {"name": "edge-rtr-01", "serial": "JN1234ABCD"}
 
 
@@ -53,7 +53,7 @@ def test_pressing_a_button_runs_receive_job_button_with_the_object(client, runti
         result = session.get(JobResult, result_id)
         assert (result.status, result.object_type, result.object_id) == (Status.PENDING, "dcim.device", "42")
         assert result.user.username == "operator"
-    run_job_result(str(result_id))
+    run_job_result(runtime, str(result_id))
     with runtime.db.session() as session:
         result = session.get(JobResult, result_id)
     assert result.status == Status.SUCCESS, result.error

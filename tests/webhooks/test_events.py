@@ -10,13 +10,12 @@ from sqlalchemy import select
 
 from service.models import JobHook, JobResult, ObjectChangeEvent, Status
 from service.worker.engine import run_job_result
-from tests.factories import make_job
-from tests.webhooks.fixtures import changed, payload, payload_json
-from tests.webhooks_http.conftest import EVENTS_SECRET
-from tests.webhooks_http.helpers import count
+from tests.helpers.factories import make_job
+from tests.helpers.payloads import changed, payload, payload_json
+from tests.helpers.webhooks import EVENTS_SECRET, count
 
 URL = "/webhooks/events"
-RECEIVERS = "tests.webhooks_http.receivers"
+RECEIVERS = "tests.helpers.receivers"
 
 
 def netbox_signature(body: bytes, secret: str = EVENTS_SECRET) -> str:
@@ -91,7 +90,7 @@ def test_a_signed_netbox_4_event_runs_each_matching_hook_once(client, runtime, a
 def test_a_hook_run_gets_the_change_action_and_changed_object(client, runtime, add_hook):
     add_hook()
     [result_id] = send_signed(client, payload("netbox4_device_updated")).json["job_results"]
-    run_job_result(result_id)
+    run_job_result(runtime, result_id)
     with runtime.db.session() as session:
         result = session.get(JobResult, uuid.UUID(result_id))
     assert result.status == Status.SUCCESS, result.error
@@ -101,7 +100,7 @@ def test_a_hook_run_gets_the_change_action_and_changed_object(client, runtime, a
 def test_a_delete_hands_the_hook_no_changed_object(client, runtime, add_hook):
     add_hook()
     [result_id] = send_signed(client, payload("jobsync_device_deleted")).json["job_results"]
-    run_job_result(result_id)
+    run_job_result(runtime, result_id)
     with runtime.db.session() as session:
         assert session.get(JobResult, uuid.UUID(result_id)).result["changed_object"] is None
 

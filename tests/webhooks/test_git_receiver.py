@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import update
 
 from service.models import GitRepository, JobResult, Status, utcnow
-from tests.webhooks_http.helpers import deliveries, sync_results
-from tests.webhooks_http.senders import GITHUB, MISSING, PROVIDERS, VALID, WRONG, ZERO
+from tests.helpers.senders import GITHUB, MISSING, PROVIDERS, VALID, WRONG, ZERO
+from tests.helpers.webhooks import deliveries, sync_results
 
 URL = "/webhooks/git/demo"
 SHA = "c0ffee" + "0" * 34

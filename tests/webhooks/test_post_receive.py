@@ -9,9 +9,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from service.app import create_app
-from tests.repos.gitfixtures import commit, git, make_remote, push
-from tests.webhooks_http.helpers import deliveries
-from tests.webhooks_http.senders import SECRET
+from tests.helpers.git import commit, git, make_remote, push
+from tests.helpers.senders import SECRET
+from tests.helpers.webhooks import deliveries
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

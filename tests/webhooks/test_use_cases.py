@@ -8,8 +8,8 @@ from service.models import GitRepository, JobResult, Status
 from service.runs.requests import enqueue_job, insert_runs, prepare_run
 from service.sources.deliveries import decide
 from service.sources.sync_all import request_sync_all
-from tests.factories import make_job
-from tests.webhooks_http.helpers import sync_results
+from tests.helpers.factories import make_job
+from tests.helpers.webhooks import sync_results
 from webhooks.providers import PushEvent
 
 CHANGE = {
@@ -24,7 +24,7 @@ CHANGE = {
 def test_internal_data_reaches_the_run_without_the_stored_schema_refusing_it(runtime):
     with runtime.db.session() as session:
         job = make_job(
-            session, "EchoChange", module_name="tests.webhooks_http.receivers", is_job_hook_receiver=True
+            session, "EchoChange", module_name="tests.helpers.receivers", is_job_hook_receiver=True
         )
         result = enqueue_job(
             session, job, internal_data={"change": CHANGE}, known_queues=runtime.settings.all_queues
@@ -35,7 +35,7 @@ def test_internal_data_reaches_the_run_without_the_stored_schema_refusing_it(run
 def test_the_same_payload_as_user_data_is_refused_as_an_unknown_field(runtime):
     with runtime.db.session() as session:
         job = make_job(
-            session, "EchoChange", module_name="tests.webhooks_http.receivers", is_job_hook_receiver=True
+            session, "EchoChange", module_name="tests.helpers.receivers", is_job_hook_receiver=True
         )
         with pytest.raises(ValidationError) as caught:
             enqueue_job(session, job, {"change": CHANGE}, known_queues=runtime.settings.all_queues)

@@ -5,14 +5,14 @@ from sqlalchemy import select
 
 from service.models import JobLogEntry, JobResult, Status
 from service.worker.engine import run_job_result
-from tests.factories import make_job, make_result
+from tests.helpers.factories import make_job, make_result
 
 
 def run_once(runtime, class_name, data=None, **job_fields):
     with runtime.db.session() as session:
         job = make_job(session, class_name, **job_fields)
         result_id = make_result(session, job, input_data=data or {}).id
-    run_job_result(str(result_id))
+    run_job_result(runtime, str(result_id))
     with runtime.db.session() as session:
         result = session.get(JobResult, result_id)
         logs = session.scalars(select(JobLogEntry).where(JobLogEntry.job_result_id == result_id)
@@ -66,7 +66,7 @@ def test_the_soft_time_limit_raises_inside_the_job_so_it_can_clean_up(runtime):
 
 
 def test_thread_isolation_runs_jobs_in_the_worker_thread(settings):
-    from service.runtime import configure
+    from service.bootstrap import configure
 
     runtime = configure(settings.replace(isolation="thread"))
     result, logs = run_once(runtime, "Hello", {"who": "threads"})
@@ -77,8 +77,8 @@ def test_thread_isolation_runs_jobs_in_the_worker_thread(settings):
 def test_a_result_delivered_twice_runs_once(runtime):
     with runtime.db.session() as session:
         result_id = make_result(session, make_job(session, "Hello")).id
-    run_job_result(str(result_id))
-    run_job_result(str(result_id))
+    run_job_result(runtime, str(result_id))
+    run_job_result(runtime, str(result_id))
     with runtime.db.session() as session:
         count = len(session.scalars(select(JobLogEntry).where(JobLogEntry.job_result_id == result_id)).all())
         assert session.get(JobResult, result_id).attempts == 1

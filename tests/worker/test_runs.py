@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from service.errors import Conflict, JobNotRunnable, ValidationError
 from service.models import JobResult, Status
 from service.runs.requests import enqueue_job
-from tests.factories import make_job
+from tests.helpers.factories import make_job
 
 QUEUES = ("high", "default", "low")
 WHO = [{"name": "who", "type": "StringVar", "required": True, "default": None, "label": "Who",

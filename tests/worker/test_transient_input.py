@@ -4,13 +4,13 @@ import threading
 
 from sqlalchemy import select
 
+from service.bootstrap import configure
 from service.jobs import UploadedFile
 from service.models import Base, JobResult, Status
 from service.runs.requests import enqueue_job
-from service.runtime import configure
 from service.worker.engine import run_job_result
-from tests.factories import make_job
-from tests.servers import wait_until
+from tests.helpers.factories import make_job
+from tests.helpers.servers import wait_until
 
 FILE_SCHEMA = [{"name": "config", "type": "FileVar", "required": True, "default": None}]
 
@@ -26,7 +26,7 @@ def test_an_uploaded_file_reaches_the_job_and_is_stored_nowhere(runtime):
             files={"config": UploadedFile("router.cfg", content)},
             known_queues=runtime.settings.all_queues,
         ).id
-    run_job_result(str(result_id))
+    run_job_result(runtime, str(result_id))
     with runtime.db.session() as session:
         result = session.get(JobResult, result_id)
         assert (result.status, result.result) == (

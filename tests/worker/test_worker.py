@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from service.models import JobLogEntry, JobResult, Status
 from service.runs.requests import enqueue_job, request_cancel
-from tests.factories import make_job
-from tests.servers import wait_until
+from tests.helpers.factories import make_job
+from tests.helpers.servers import wait_until
 
 QUEUES = ("high", "default", "low")
 

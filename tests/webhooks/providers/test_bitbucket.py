@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from tests.webhooks.fixtures import ZERO, payload, payload_json
+from tests.helpers.payloads import ZERO, payload, payload_json
 from webhooks.errors import PayloadInvalid
 from webhooks.providers import parse_delivery
 

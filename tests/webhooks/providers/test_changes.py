@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tests.webhooks.fixtures import SECRET, changed, hex_hmac, payload, payload_json, sha256_header
+from tests.helpers.payloads import SECRET, changed, hex_hmac, payload, payload_json, sha256_header
 from webhooks.changes import (
     ChangeEvent,
     parse_change_event,

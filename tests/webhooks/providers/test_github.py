@@ -2,7 +2,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.webhooks.fixtures import SECRET, ZERO, changed, payload, sha256_header
+from tests.helpers.payloads import SECRET, ZERO, changed, payload, sha256_header
 from webhooks.errors import PayloadInvalid
 from webhooks.providers import parse_delivery, verify_signature
 from webhooks.providers.payloads import body_digest

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.webhooks.fixtures import ZERO, changed, payload
+from tests.helpers.payloads import ZERO, changed, payload
 from webhooks.errors import PayloadInvalid
 from webhooks.providers import parse_delivery
 

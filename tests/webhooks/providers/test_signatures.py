@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from tests.webhooks.fixtures import SECRET, hex_hmac, payload, sha256_header
+from tests.helpers.payloads import SECRET, hex_hmac, payload, sha256_header
 from webhooks.errors import SignatureMismatch, SignatureMissing, UnsupportedProvider, WebhookError
 from webhooks.providers import verify_signature
 from webhooks.providers.signing import verify_hmac
