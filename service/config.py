@@ -67,6 +67,7 @@ class SettingsSchema(Schema):
         r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$", error="must be env:NAME or file:/absolute/path"))
     hook_loop_users = fields.List(fields.String(validate=validate.Length(min=1)), required=True)
     output_file_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1))
+    upload_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1))
     results_retention_days = fields.Integer(required=True, validate=validate.Range(min=1))
     allow_superuser_self_approval = fields.Boolean(required=True)
     sanitiser_patterns = fields.List(fields.List(fields.String(), validate=validate.Length(equal=2)),
@@ -102,6 +103,7 @@ class Settings:
     events_secret: str | None  # a reference (env:NAME, file:/path) to the /webhooks/events HMAC secret
     hook_loop_users: tuple[str, ...]  # accounts hook jobs write back with: their changes fire no hooks
     output_file_max_bytes: int
+    upload_max_bytes: int
     results_retention_days: int
     allow_superuser_self_approval: bool
     sanitiser_patterns: tuple[tuple[str, str], ...]

@@ -16,13 +16,14 @@ import dataclasses
 import logging
 import uuid
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from repos.credentials import resolve_credentials
 from repos.errors import RepositoryError
 from service.errors import AuthenticationFailed
 from service.models import User
 from service.triggers.hooks import DUPLICATE, ChangeRecord, record_change_event
+from service.web.app_runtime import current_runtime
 from service.web.auth import Policy, authenticate, authorise
 from webhooks.bodies import read_body
 from webhooks.changes import (
@@ -52,7 +53,7 @@ class Sender:
 @bp.post("/events")
 def receive_event():
     """Authenticate the sender, store the event once and start the matching hooks' runs."""
-    runtime = current_app.extensions["jobsync"]
+    runtime = current_runtime()
     settings = runtime.settings
     body = read_body(request, settings.webhook_max_bytes)
     sender = authenticate_sender(runtime.db, lower_keys(request.headers), body, settings.events_secret)

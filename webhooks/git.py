@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from repos.credentials import resolve_credentials
@@ -38,6 +38,7 @@ from service.sources.deliveries import (
     receive_delivery,
     record_rejection,
 )
+from service.web.app_runtime import current_runtime
 from webhooks.bodies import read_body
 from webhooks.errors import WebhookError
 from webhooks.providers import detect_provider, parse_delivery, verify_signature
@@ -61,7 +62,7 @@ _REFUSED = (WebhookError, NotFound, PermissionDenied, RequestEntityTooLarge)
 @bp.post("/<slug>")
 def receive_push(slug: str):
     """Verify, record and act on one push delivery for the repository ``slug``."""
-    runtime = current_app.extensions["jobsync"]
+    runtime = current_runtime()
     headers = lower_keys(request.headers)
     provider, repository, refused = _provider_or_unknown(headers), None, None
     # One transaction records the delivery with the sync it joins or queues; the body is read

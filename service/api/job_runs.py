@@ -133,7 +133,8 @@ def start_run(session, job, body: dict[str, Any], user: User) -> JobResult | Sch
         return request_run(session, job, data, **options)
     if job.approval_required and not effective_dryrun(job, options["dryrun"]):
         raise ValidationError({"non_field_errors": ["A job given files cannot wait for approval."]})
-    return enqueue_job(session, job, data, files=files, **options)
+    upload_limit = current_runtime().settings.upload_max_bytes
+    return enqueue_job(session, job, data, files=files, upload_max_bytes=upload_limit, **options)
 
 
 @bp.post("/<path:ref>/run/")

@@ -18,6 +18,7 @@ from service.infra.broker import enqueue_many
 from service.infra.transient_input import TransientInputStore
 
 _PENDING_KEY = "jobsync.pending_messages"
+_FORGET_KEY = "jobsync.forget_transient_input"
 _OUTBOX_KEY = "jobsync.outbox"
 
 
@@ -60,18 +61,30 @@ def send_after_commit(
     The caller stamps the row's ``enqueued`` time in the same transaction, so the recovery step
     never mistakes a row whose message is about to leave for a lost one.
     """
-    pending = session.info.setdefault(_PENDING_KEY, [])
-    if not pending and not event.contains(session, "after_commit", _flush_pending):
+    _listen(session)
+    session.info.setdefault(_PENDING_KEY, []).append((job_result_id, queue, transient))
+
+
+def forget_transient_input_after_commit(session: Session, job_result_id: uuid.UUID) -> None:
+    """Drop a run's transient input once ``session`` commits the end it wrote (it will never start)."""
+    _listen(session)
+    session.info.setdefault(_FORGET_KEY, []).append(job_result_id)
+
+
+def _listen(session: Session) -> None:
+    if not event.contains(session, "after_commit", _flush_pending):
         event.listen(session, "after_commit", _flush_pending)
         event.listen(session, "after_rollback", _drop_pending)
-    pending.append((job_result_id, queue, transient))
 
 
 def _flush_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING_KEY, [])
+    pending, forgotten = session.info.pop(_PENDING_KEY, []), session.info.pop(_FORGET_KEY, [])
     if pending:
         outbox_of(session).send_runs(pending)
+    for job_result_id in forgotten:
+        outbox_of(session).transient.drop(job_result_id)
 
 
 def _drop_pending(session: Session) -> None:
     session.info.pop(_PENDING_KEY, None)
+    session.info.pop(_FORGET_KEY, None)

@@ -74,6 +74,14 @@ class TransientInputStore:
         raw = self.client.getdel(_key(job_result_id))
         return json.loads(raw) if raw is not None else None
 
+    def stashed_ids(self) -> list[str]:
+        """Return the ids of every run whose input is kept here (for housekeeping's sweep)."""
+        if self.client is None:
+            with self._lock:
+                return list(self._local)
+        prefix = len(_key(""))
+        return [key.decode()[prefix:] for key in self.client.scan_iter(match=_key("*"), count=500)]
+
     def drop(self, job_result_id: uuid.UUID) -> None:
         """Forget the input kept for a run that will never start (cancelled, failed, lost)."""
         self.take(job_result_id)

@@ -6,6 +6,7 @@ schedule slots older than the same horizon. Waiting and running work is never to
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -43,6 +44,30 @@ def purge_old_results(db, retention_days: int, *, now: datetime) -> dict[str, in
     return counts
 
 
+def sweep_transient_input(db, store) -> int:
+    """Drop kept input whose run has ended or is gone (it was never taken); return how many."""
+    stashed = store.stashed_ids()
+    waiting: set[str] = set()
+    for start in range(0, len(stashed), DELETE_BATCH):
+        chunk = [_uuid(value) for value in stashed[start:start + DELETE_BATCH]]
+        with db.session() as session:
+            waiting.update(str(value) for value in session.scalars(
+                select(JobResult.id).where(JobResult.id.in_([c for c in chunk if c]),
+                                           JobResult.status.not_in(Status.FINAL))
+            ))
+    orphans = [value for value in stashed if value not in waiting]
+    for value in orphans:
+        store.drop(value)
+    return len(orphans)
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
 @system_job(interval=JobIntervals.DAILY)
 class Housekeeping(JobRunner):
     """Delete results, logs and output files older than ``results_retention_days``."""
@@ -55,8 +80,10 @@ class Housekeeping(JobRunner):
     def run(self) -> dict[str, int]:
         settings = self.runtime.settings
         counts = purge_old_results(self.runtime.db, settings.results_retention_days, now=utcnow())
+        counts["transient_inputs"] = sweep_transient_input(self.runtime.db, self.runtime.outbox.transient)
         self.logger.info(
-            "deleted %(results)d results, %(logs)d log entries, %(files)d files, %(slots)d schedule slots",
+            "deleted %(results)d results, %(logs)d log entries, %(files)d files, %(slots)d schedule slots"
+            " and %(transient_inputs)d orphaned inputs",
             counts,
         )
         return counts

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import Conflict, JobNotRunnable, NotFound, ValidationError
 from service.infra import transient_input
+from service.infra.outbox import forget_transient_input_after_commit
 from service.jobs.schema import validate_with_schema
 from service.models import Job, JobResult, Status, User, utcnow
 from service.runs.pending import add_pending, insert_pending, pending_row
@@ -73,6 +74,7 @@ def prepare_run(
     object_id: str | None = None,
     ignore_singleton_lock: bool = False,
     internal_data: dict[str, Any] | None = None,
+    upload_max_bytes: int | None = None,
 ) -> PreparedRun:
     """Check a run request and build its PENDING row; nothing is written.
 
@@ -84,6 +86,7 @@ def prepare_run(
     Conflict for a singleton job that is already waiting or running.
     """
     check_runnable(job)
+    _check_upload_sizes(files, upload_max_bytes)
     data = dict(data or {})
     validate_with_schema(job.variables, data, files)  # raises ValidationError({field: [...]})
     data.update(internal_data or {})
@@ -115,6 +118,17 @@ def prepare_run(
     )
     # Sensitive input and uploaded files never touch the database (see service.infra.transient_input).
     return PreparedRun(row, transient_input.pack(data if sensitive else None, files))
+
+
+def _check_upload_sizes(files: dict | None, limit: int | None) -> None:
+    """Refuse uploads over ``upload_max_bytes``: they wait in memory beside the broker until the run."""
+    too_big = {
+        name: [f"The file is {size} bytes; uploads may be at most {limit} bytes (upload_max_bytes)."]
+        for name, upload in (files or {}).items()
+        if limit is not None and (size := len(getattr(upload, "content", upload))) > limit
+    }
+    if too_big:
+        raise ValidationError(too_big)
 
 
 def enqueue_job(session: Session, job: Job, data: dict[str, Any] | None = None, **options: Any) -> JobResult:
@@ -152,7 +166,9 @@ def request_cancel(session: Session, job_result_id: uuid.UUID) -> JobResult:
             error="Cancelled before it started.",
         )
     ).rowcount
-    if not revoked:
+    if revoked:
+        forget_transient_input_after_commit(session, result.id)
+    else:
         session.execute(update(JobResult).where(JobResult.id == result.id).values(cancel_requested=True))
     session.refresh(result)
     return result

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from service.infra.outbox import send_after_commit
+from service.infra.outbox import forget_transient_input_after_commit, send_after_commit
 from service.infra.transient_input import may_have_transient_input
 from service.models import JobLogEntry, JobResult, Status
 from service.runs.periodic import after_finish
@@ -78,6 +78,8 @@ def _send(runtime, claimed: list, now: datetime) -> int:
                 )
                 .execution_options(synchronize_session=False)
             )
+            for job_result_id in unknown:
+                forget_transient_input_after_commit(session, job_result_id)
     if claimed:
         logger.info("sent %d waiting run(s)", len(claimed) - len(unknown))
     return len(claimed)

@@ -57,7 +57,7 @@ def _take_transient_input(current, run) -> dict:
 def _run_isolated(settings, request: RunRequest, recorder: RunRecorder, time_limit) -> ChildOutcome:
     if settings.isolation == "thread":
         return run_in_thread(request, recorder)
-    process = _pool.acquire()
+    process = _pool.acquire(request)
     outcome = process.run(
         request,
         on_log=recorder.log,

@@ -1,22 +1,28 @@
-"""Run job code in a child process that the worker can outlive.
+"""Run job code in a child process that the worker can outlive, and that no other run can reach.
 
-Each worker thread keeps one child (started from a forkserver with the authoring API preloaded,
-so a start costs milliseconds) and reuses it run after run. A run that raises, exits, crashes
-the interpreter, overruns its hard time limit or is cancelled costs only that child: the
-worker kills it if needed, records why, and starts a fresh one for the next run.
+Each worker thread keeps one child, started from a forkserver with the authoring API preloaded so a
+start costs milliseconds. A child is reused only for the next run of the same job class, commit and
+user, and never after a run with sensitive input: job code that patches its process can see nothing
+of another job's, commit's or user's runs. A run that raises, exits, crashes the interpreter,
+overruns its hard time limit or is cancelled costs only that child: the worker kills it if needed,
+records why, and starts a fresh one for the next run.
 
-The child sends ``("log", entry)``, ``("file", name, bytes)`` and finally ``("done", outcome)``.
+The child answers in JSON, never pickle, so job code cannot make the worker run code: it sends
+``["log", entry]``, ``["file", name, base64]`` and finally ``["done", outcome]``.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import importlib
+import json
 import multiprocessing
 import signal
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from service.jobs.errors import SoftTimeLimitExceeded
@@ -43,6 +49,12 @@ class RunRequest:
     soft_time_limit: float | None = None
     sanitiser_patterns: tuple = ()
     max_file_bytes: int = 10 * 1024 * 1024
+    sensitive: bool = False  # it carries sensitive input: its child is never reused
+
+    @property
+    def reuse_key(self) -> tuple:
+        """Runs with equal keys may share a child: same job class, commit and user."""
+        return (self.namespace, self.module_name, self.class_name, self.commit, (self.user or {}).get("id"))
 
 
 @dataclasses.dataclass
@@ -58,15 +70,25 @@ class ChildOutcome:
 # --- in the child -------------------------------------------------------------------------
 
 
+def _send_json(connection, message: list) -> None:
+    connection.send_bytes(json.dumps(message, default=_plain).encode())
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)  # a log entry's object reference is made JSON-safe already; never fail a send
+
+
 class _PipeSink:
     def __init__(self, connection):
         self.connection = connection
 
     def log(self, entry) -> None:
-        self.connection.send(("log", entry.as_row()))
+        _send_json(self.connection, ["log", entry.as_row()])
 
     def save_file(self, name: str, content: bytes) -> None:
-        self.connection.send(("file", name, content))
+        _send_json(self.connection, ["file", name, base64.b64encode(content).decode()])
 
 
 def load_class(request: RunRequest, loaded_commits: dict[str, str]):
@@ -156,7 +178,7 @@ def child_main(connection) -> None:
             request = connection.recv()
         except (EOFError, OSError):
             return
-        connection.send(("done", _run_in_child(request, connection, loaded_commits)))
+        _send_json(connection, ["done", _run_in_child(request, connection, loaded_commits)])
 
 
 # --- in the worker ------------------------------------------------------------------------
@@ -173,7 +195,7 @@ def _mp_context():
 
 
 class JobProcess:
-    """One reusable child process running one job at a time."""
+    """One child process running one job at a time, reused only for runs with its ``reuse_key``."""
 
     def __init__(self):
         context = _mp_context()
@@ -182,6 +204,8 @@ class JobProcess:
         self.process.start()
         child_end.close()
         self.runs = 0
+        self.reuse_key: tuple | None = None
+        self.reusable = True
 
     @property
     def alive(self) -> bool:
@@ -199,6 +223,8 @@ class JobProcess:
     ) -> ChildOutcome:
         """Run ``request``; ``on_tick`` is called between messages and returns True to cancel."""
         self.runs += 1
+        self.reuse_key = request.reuse_key
+        self.reusable = self.reusable and not request.sensitive
         deadline = time.monotonic() + time_limit if time_limit else None
         try:
             self.connection.send(request)
@@ -211,16 +237,20 @@ class JobProcess:
             try:
                 ready = self.connection.poll(wait)
                 while ready:
-                    message = self.connection.recv()
-                    if message[0] == "log":
-                        on_log(message[1])
-                    elif message[0] == "file":
-                        on_file(message[1], message[2])
+                    kind, *body = json.loads(self.connection.recv_bytes())
+                    if kind == "log":
+                        on_log(_log_row(body[0]))
+                    elif kind == "file":
+                        on_file(str(body[0]), base64.b64decode(body[1]))
                     else:
-                        return ChildOutcome(**message[1])
+                        return _outcome(body[0])
                     ready = self.connection.poll(0)
             except (EOFError, OSError):
                 return self._died()
+            except (ValueError, TypeError, KeyError, IndexError):  # the job wrote to the pipe itself
+                self.kill()
+                return ChildOutcome("FAILURE", error="Job process broke its reporting channel: job killed.",
+                                    killed="protocol")
             if deadline is not None and time.monotonic() >= deadline:
                 self.kill()
                 return ChildOutcome(
@@ -256,18 +286,46 @@ class JobProcess:
             self.kill()
 
 
+def _log_row(entry: dict) -> dict:
+    row = {name: entry.get(name) for name in ("level", "message", "grouping", "object")}
+    row["level"], row["message"] = str(row["level"]), str(row["message"])
+    row["grouping"] = str(row["grouping"] or "run")
+    row["created"] = datetime.fromisoformat(entry["created"])
+    return row
+
+
+def _outcome(values: dict) -> ChildOutcome:
+    return ChildOutcome(
+        status=str(values["status"]),
+        result=values.get("result"),
+        error=values.get("error"),
+        traceback=values.get("traceback"),
+        log_counts=dict(values.get("log_counts") or {}),
+    )
+
+
 class JobProcessPool:
-    """Hands each worker thread its own JobProcess, replacing dead or worn-out ones."""
+    """Hands each worker thread its own JobProcess: reused for the same job, commit and user, else fresh."""
 
     def __init__(self):
         import threading
 
         self._local = threading.local()
 
-    def acquire(self) -> JobProcess:
+    def acquire(self, request: RunRequest) -> JobProcess:
         current: JobProcess | None = getattr(self._local, "process", None)
-        if current is None or not current.alive or current.runs >= MAX_RUNS_PER_CHILD:
-            if current is not None:
-                current.close()
+        if current is not None and not self._may_reuse(current, request):
+            current.close()
+            current = None
+        if current is None:
             current = self._local.process = JobProcess()
         return current
+
+    @staticmethod
+    def _may_reuse(process: JobProcess, request: RunRequest) -> bool:
+        return (
+            process.alive
+            and process.reusable
+            and process.runs < MAX_RUNS_PER_CHILD
+            and process.reuse_key == request.reuse_key
+        )

@@ -58,4 +58,5 @@ def build_request(db, settings, run: Row, transient: dict) -> RunRequest:
         soft_time_limit=run.soft_time_limit,
         sanitiser_patterns=settings.sanitiser_patterns,
         max_file_bytes=settings.output_file_max_bytes,
+        sensitive=bool(run.has_sensitive_variables),
     )

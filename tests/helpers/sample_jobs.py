@@ -98,3 +98,60 @@ class Upload(Job):
 
     def run(self, config):
         return {"name": config.name, "size": len(config.read())}
+
+
+class Spy(Job):
+    """Patches its process to capture the input of whatever runs in it next, then reports it."""
+
+    mode = StringVar()
+
+    def run(self, mode):
+        import builtins
+
+        from service.jobs import lifecycle
+
+        if mode == "plant":
+            original = lifecycle.execute
+
+            def capture(job_class, data, **options):
+                builtins.__jobsync_captured__ = dict(data)
+                return original(job_class, data, **options)
+
+            lifecycle.execute = capture
+            return "planted"
+        return getattr(builtins, "__jobsync_captured__", None)
+
+
+class Pid(Job):
+    def run(self):
+        return os.getpid()
+
+
+class SensitivePid(Job):
+    token = StringVar()
+
+    class Meta:
+        has_sensitive_variables = True
+
+    def run(self, token):
+        return os.getpid()
+
+
+class PickleThrower(Job):
+    """Writes a pickle to its reporting pipe that would create ``marker`` in whoever unpickles it."""
+
+    marker = StringVar()
+
+    def run(self, marker):
+        import gc
+        import multiprocessing.connection
+        import pickle
+
+        class Payload:
+            def __reduce__(self):
+                return (open, (marker, "w"))
+
+        for candidate in gc.get_objects():
+            if isinstance(candidate, multiprocessing.connection.Connection) and not candidate.closed:
+                candidate.send_bytes(pickle.dumps(("done", Payload())))
+        return "sent"

@@ -5,8 +5,9 @@ import pytest
 from repos.discover import child_environment, discover
 from repos.errors import DiscoveryCrashed, DiscoveryTimedOut
 from repos.git import GitSettings, ensure_checkout, fetch
+from tests.helpers import git as gitfixtures
+from tests.helpers import job_sources as samples
 from tests.helpers.job_sources import job_module
-from tests.repos import gitfixtures, samples
 
 
 def make_checkout(tmp_path, files):

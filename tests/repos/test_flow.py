@@ -1,8 +1,9 @@
 from repos.discover import discover
 from repos.git import GitSettings, collect_garbage, ensure_checkout, fetch
 from repos.reconcile import JobSnapshot, plan_sync
+from tests.helpers import git as gitfixtures
+from tests.helpers import job_sources as samples
 from tests.helpers.job_sources import job_module
-from tests.repos import gitfixtures, samples
 
 SETTINGS = GitSettings(allow_local=True)
 

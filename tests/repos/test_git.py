@@ -21,8 +21,8 @@ from repos.git import (
     resolve_credentials,
 )
 from service.jobs.errors import ValidationError
+from tests.helpers import git as gitfixtures
 from tests.helpers.servers import wait_until
-from tests.repos import gitfixtures
 
 LOCAL = GitSettings(timeout=30, allow_local=True)
 TOKEN = "ghp_S3cretTokenValue0123456789abcdefABCD"

@@ -13,8 +13,8 @@ from repos.loader import (
 )
 from service.jobs.errors import ValidationError
 from service.jobs.registry import clear_registry, registered_jobs
+from tests.helpers import git as gitfixtures
 from tests.helpers.job_sources import job_module
-from tests.repos import gitfixtures
 
 NAMESPACE = "loader_demo"
 

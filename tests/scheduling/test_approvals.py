@@ -33,6 +33,7 @@ def request(runtime, clock, requester, **fields):
 
 
 def decide(runtime, decision, schedule_id, user_id, settings=None, now=None):
+    extra = {"known_queues": QUEUES} if decision is approve else {}
     with runtime.db.session() as session:
         schedule = session.get(ScheduledJob, schedule_id)
         return decision(
@@ -41,6 +42,7 @@ def decide(runtime, decision, schedule_id, user_id, settings=None, now=None):
             session.get(type(schedule.user), user_id),
             settings=settings or runtime.settings,
             now=now,
+            **extra,
         )
 
 

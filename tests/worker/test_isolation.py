@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from service.models import JobLogEntry, JobResult, Status
 from service.worker.engine import run_job_result
-from tests.helpers.factories import make_job, make_result
+from tests.helpers.factories import make_job, make_result, make_user
 
 
 def run_once(runtime, class_name, data=None, **job_fields):
@@ -52,7 +52,7 @@ def test_an_exception_stores_its_traceback(runtime):
 
 
 def test_the_hard_time_limit_kills_the_job(runtime):
-    result, logs = run_once(runtime, "Sleeper", {"seconds": 60}, time_limit=0.5)
+    result, logs = run_once(runtime, "Sleeper", {"seconds": 60}, time_limit=2)
     assert result.status == Status.FAILURE
     assert result.error.startswith("Time limit exceeded")
     assert [entry.message for entry in logs][0] == "sleeping"
@@ -83,3 +83,48 @@ def test_a_result_delivered_twice_runs_once(runtime):
         count = len(session.scalars(select(JobLogEntry).where(JobLogEntry.job_result_id == result_id)).all())
         assert session.get(JobResult, result_id).attempts == 1
     assert count == 1
+
+
+def run_as(runtime, job, user=None, data=None):
+    with runtime.db.session() as session:
+        result_id = make_result(session, session.merge(job), input_data=data or {},
+                                user_id=user.id if user else None).id
+    run_job_result(runtime, str(result_id))
+    with runtime.db.session() as session:
+        return session.get(JobResult, result_id)
+
+
+def test_a_job_that_patches_its_process_never_sees_another_jobs_input(runtime):
+    with runtime.db.session() as session:
+        spy, victim = make_job(session, "Spy"), make_job(session, "Hello")
+    assert run_as(runtime, spy, data={"mode": "plant"}).result == "planted"
+    assert run_as(runtime, victim, data={"who": "a secret"}).status == Status.SUCCESS
+    assert run_as(runtime, spy, data={"mode": "report"}).result is None
+
+
+def test_a_child_is_reused_only_for_the_same_job_commit_and_user(runtime):
+    with runtime.db.session() as session:
+        job = make_job(session, "Pid")
+        alice, bob = make_user(session, "alice"), make_user(session, "bob")
+    first, second = run_as(runtime, job, alice).result, run_as(runtime, job, alice).result
+    other_user = run_as(runtime, job, bob).result
+    assert first == second  # the same job, commit and user: the warm child serves it
+    assert other_user != second
+
+
+def test_a_child_that_ran_sensitive_input_is_never_reused(runtime):
+    with runtime.db.session() as session:
+        job = make_job(session, "SensitivePid", has_sensitive_variables=True)
+        user = make_user(session, "carol")
+    pids = [run_as(runtime, job, user, data={"token": "s3cret"}).result for _ in range(2)]
+    assert pids[0] != pids[1]
+
+
+def test_a_pickle_written_to_the_reporting_pipe_is_never_unpickled_by_the_worker(runtime, tmp_path):
+    marker = tmp_path / "worker-ran-job-code"
+    with runtime.db.session() as session:
+        job = make_job(session, "PickleThrower")
+    result = run_as(runtime, job, data={"marker": str(marker)})
+    assert result.status == Status.FAILURE
+    assert "reporting channel" in result.error
+    assert not marker.exists()

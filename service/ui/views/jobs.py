@@ -62,7 +62,8 @@ def _start(session, job, data, files, controls: runform.RunControls):
                                        "run this job now, as a dry run, or without files."]})
     if files:
         return enqueue_job(session, job, data, known_queues=known_queues(), user=user, queue=controls.queue,
-                           dryrun=controls.dryrun, files=files)
+                           dryrun=controls.dryrun, files=files,
+                           upload_max_bytes=runtime().settings.upload_max_bytes)
     if not controls.scheduled:
         return request_run(session, job, data, user=user, queue=controls.queue, dryrun=controls.dryrun,
                            known_queues=known_queues())
