@@ -9,8 +9,10 @@ from urllib.parse import urlencode
 import marshmallow as ma
 from flask import request
 from marshmallow import fields, validate
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
+
+from service.infra.pages import count_rows, fetch_page
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
@@ -47,15 +49,21 @@ def page_link(limit: int, offset: int) -> str:
 
 
 def paginate(session: Session, statement: Select, args: dict[str, Any]) -> dict[str, Any]:
-    """Run ``statement`` for one page; ``args`` holds the parsed ``limit`` and ``offset``."""
+    """Run ``statement`` for one page; ``args`` holds the parsed ``limit`` and ``offset``.
+
+    ``count`` is exact up to ``EXACT_COUNT_LIMIT`` rows and PostgreSQL's estimate above it
+    (service/infra/pages.py); ``next`` is present exactly when another row follows this page.
+    """
     limit, offset = page_limit(args.get("limit")), args.get("offset") or 0
-    count = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    rows = session.scalars(statement.limit(limit).offset(offset)).all()
+    page = fetch_page(session, statement, limit=limit, offset=offset)
+    count, estimated = count_rows(session, statement)
+    if estimated:  # an estimate never claims fewer rows than this page has just seen
+        count = max(count, offset + len(page.rows) + page.has_next)
     return {
         "count": count,
-        "next": page_link(limit, offset + limit) if offset + limit < count else None,
+        "next": page_link(limit, offset + limit) if page.has_next else None,
         "previous": page_link(limit, max(offset - limit, 0)) if offset > 0 else None,
-        "results": rows,
+        "results": page.rows,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 from typing import Any
 from urllib.parse import quote
 
@@ -10,6 +11,7 @@ import marshmallow as ma
 from flask import Response, g
 from marshmallow import fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from service.api.base import Blueprint, api_url, db_session, get_or_404
 from service.api.fields import (
@@ -108,10 +110,16 @@ class JobResultFilter(PageQuery):
     status = multi(fields.String(validate=validate.OneOf(Status.ALL)))
     user = multi(fields.String(metadata={"description": "Username or user UUID."}))
     name = multi(fields.String())
+    date_created__gte = fields.AwareDateTime(default_timezone=UTC,
+                                            metadata={"description": "Created at or after (ISO 8601)."})
+    date_created__lte = fields.AwareDateTime(default_timezone=UTC,
+                                            metadata={"description": "Created at or before (ISO 8601)."})
 
 
 def filter_results(args: dict[str, Any]):
-    statement = select(JobResult).order_by(JobResult.created.desc(), JobResult.id)
+    # The page names each run's job and user: load them with the page, not one query per row.
+    statement = (select(JobResult).options(selectinload(JobResult.job), selectinload(JobResult.user))
+                 .order_by(JobResult.created.desc(), JobResult.id.desc()))
     if args.get("job_model"):
         statement = statement.where(JobResult.job_id.in_(job_ids_named(args["job_model"])))
     if args.get("job_model_id"):
@@ -123,6 +131,10 @@ def filter_results(args: dict[str, Any]):
         statement = statement.where(JobResult.user_id.in_(user_ids))
     if args.get("name"):
         statement = statement.where(JobResult.name.in_(args["name"]))
+    if args.get("date_created__gte"):
+        statement = statement.where(JobResult.created >= args["date_created__gte"])
+    if args.get("date_created__lte"):
+        statement = statement.where(JobResult.created <= args["date_created__lte"])
     return statement
 
 

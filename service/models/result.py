@@ -35,13 +35,18 @@ class JobResult(UUIDPrimaryKey, Base):
     __table_args__ = (
         Index("ix_job_results_status_scheduled_at", "status", "scheduled_at"),
         Index("ix_job_results_runner_object", "runner", "object_type", "object_id"),
+        # The results list's orderings: newest first, alone or within a job, a status or a user.
+        Index("ix_job_results_created_id", "created", "id"),
+        Index("ix_job_results_job_created", "job_id", "created"),
+        Index("ix_job_results_status_created", "status", "created"),
+        Index("ix_job_results_user_created", "user_id", "created"),
     )
 
-    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"), index=True)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(String(200))
     class_path: Mapped[str] = mapped_column(String(600))
     runner: Mapped[str | None] = mapped_column(String(300))  # a JobRunner's path, for background work
-    status: Mapped[str] = mapped_column(String(20), default=Status.PENDING, index=True)
+    status: Mapped[str] = mapped_column(String(20), default=Status.PENDING)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     queue: Mapped[str] = mapped_column(String(100), default="default")
     commit: Mapped[str | None] = mapped_column(String(64))
@@ -52,7 +57,7 @@ class JobResult(UUIDPrimaryKey, Base):
         ForeignKey("scheduled_jobs.id", ondelete="SET NULL"), index=True)
     scheduled_at: Mapped[datetime | None]
     interval: Mapped[int | None]  # minutes, for periodic background work
-    created: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
     enqueued: Mapped[datetime | None]  # when the broker message was last sent
     started: Mapped[datetime | None]
     completed: Mapped[datetime | None]
@@ -82,7 +87,11 @@ class JobResult(UUIDPrimaryKey, Base):
 
 class JobLogEntry(UUIDPrimaryKey, Base):
     __tablename__ = "job_log_entries"
-    __table_args__ = (Index("ix_job_log_entries_result_created", "job_result_id", "created"),)
+    __table_args__ = (
+        # A run's log in order, whole or by level: pages at any depth read only these indexes.
+        Index("ix_job_log_entries_result_created_id", "job_result_id", "created", "id"),
+        Index("ix_job_log_entries_result_level_created_id", "job_result_id", "level", "created", "id"),
+    )
 
     job_result_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("job_results.id", ondelete="CASCADE"))
     level: Mapped[str] = mapped_column(String(10), default="info")

@@ -16,23 +16,33 @@ from service.models import JobLogEntry, JobOutputFile, JobResult, ScheduledSlot,
 
 #: Runs deleted per transaction, so a large purge never holds one long lock.
 DELETE_BATCH = 500
+#: Log entries deleted per transaction: a run with 200,000 lines goes in many short steps.
+LOG_DELETE_BATCH = 5_000
 
 
 def purge_old_results(db, retention_days: int, *, now: datetime) -> dict[str, int]:
-    """Delete finished runs (with logs and files) and schedule slots older than the retention."""
+    """Delete finished runs (with logs and files) and schedule slots older than the retention.
+
+    Every transaction is short: runs go ``DELETE_BATCH`` at a time, their log entries first in
+    steps of ``LOG_DELETE_BATCH``, so a purge of a year of history never blocks the runs that are
+    being written meanwhile. A run is only deleted once its logs are gone, so an interrupted purge
+    leaves nothing dangling and the next one carries on.
+    """
     cutoff = now - timedelta(days=retention_days)
     ended = func.coalesce(JobResult.completed, JobResult.created)
-    old = select(JobResult.id).where(JobResult.status.in_(Status.FINAL), ended < cutoff).limit(DELETE_BATCH)
+    # A run ends after it is created, so ``created < cutoff`` (indexed) only narrows the search.
+    old = (select(JobResult.id)
+           .where(JobResult.created < cutoff, JobResult.status.in_(Status.FINAL), ended < cutoff)
+           .order_by(JobResult.created).limit(DELETE_BATCH))
     counts = {"results": 0, "logs": 0, "files": 0, "slots": 0}
     while True:
         with db.session() as session:
             ids = session.scalars(old).all()
-            if not ids:
-                break
+        if not ids:
+            break
+        counts["logs"] += _delete_logs_of(db, ids)
+        with db.session() as session:
             # Explicit deletes rather than relying on ON DELETE CASCADE being enforced everywhere.
-            counts["logs"] += session.execute(
-                delete(JobLogEntry).where(JobLogEntry.job_result_id.in_(ids))
-            ).rowcount
             counts["files"] += session.execute(
                 delete(JobOutputFile).where(JobOutputFile.job_result_id.in_(ids))
             ).rowcount
@@ -42,6 +52,19 @@ def purge_old_results(db, retention_days: int, *, now: datetime) -> dict[str, in
             delete(ScheduledSlot).where(ScheduledSlot.slot_time < cutoff)
         ).rowcount
     return counts
+
+
+def _delete_logs_of(db, result_ids: list) -> int:
+    """Delete the log entries of ``result_ids`` in steps of LOG_DELETE_BATCH; return how many."""
+    step = (select(JobLogEntry.id).where(JobLogEntry.job_result_id.in_(result_ids))
+            .limit(LOG_DELETE_BATCH).scalar_subquery())
+    deleted = 0
+    while True:
+        with db.session() as session:
+            count = session.execute(delete(JobLogEntry).where(JobLogEntry.id.in_(step))).rowcount
+        deleted += count
+        if count < LOG_DELETE_BATCH:
+            return deleted
 
 
 def sweep_transient_input(db, store) -> int:

@@ -78,13 +78,6 @@ def group_lines(lines: Iterable[Sequence[Any]]) -> list[tuple[str, list[Sequence
     return list(groups.items())
 
 
-def level_counts(lines: Iterable[Sequence[Any]]) -> dict[str, int]:
-    counts = dict.fromkeys(LOG_LEVELS, 0)
-    for line in lines:
-        counts[known_level(line[0])] += 1
-    return counts
-
-
 def render_log(lines: Iterable[Sequence[Any]]) -> Markup:
     """One section per grouping, each a table of its lines."""
     sections = []

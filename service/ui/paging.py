@@ -6,8 +6,10 @@ import dataclasses
 from typing import Any
 
 from flask import request, url_for
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
+
+from service.infra.pages import count_rows, fetch_page
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
@@ -26,6 +28,7 @@ class Page:
     number: int
     per_page: int
     total: int
+    estimated: bool = False  # ``total`` is PostgreSQL's estimate of a long list (infra/pages.py)
 
     @property
     def pages(self) -> int:
@@ -47,11 +50,11 @@ class Page:
 
 
 def paginate(session: Session, statement: Select, *, per_page: int = DEFAULT_PER_PAGE) -> Page:
-    """Run one page of ``statement`` (rows of one entity) and count the whole list."""
+    """Run one page of ``statement`` (rows of one entity) and count the list (estimated if long)."""
     number = _positive_int(request.args.get("page"), 1)
     per_page = min(_positive_int(request.args.get("per_page"), per_page), MAX_PER_PAGE)
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    total, estimated = count_rows(session, statement)
     last = max((total + per_page - 1) // per_page, 1)
     number = min(number, last)
-    items = list(session.scalars(statement.limit(per_page).offset((number - 1) * per_page)))
-    return Page(items=items, number=number, per_page=per_page, total=total)
+    page = fetch_page(session, statement, limit=per_page, offset=(number - 1) * per_page)
+    return Page(items=page.rows, number=number, per_page=per_page, total=total, estimated=estimated)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Select, Text, and_, cast, func, or_, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from service.models import Job, JobLogEntry, JobResult, Status, User
 
@@ -98,7 +99,8 @@ class ResultFilters:
 
 
 def result_statement(filters: ResultFilters) -> Select:
-    statement = select(JobResult).order_by(JobResult.created.desc(), JobResult.id)
+    statement = (select(JobResult).options(selectinload(JobResult.job), selectinload(JobResult.user))
+                 .order_by(JobResult.created.desc(), JobResult.id.desc()))
     if filters.job:
         try:
             statement = statement.where(JobResult.job_id == uuid.UUID(filters.job))
@@ -117,17 +119,40 @@ def result_statement(filters: ResultFilters) -> Select:
     return statement
 
 
-def log_lines(session: Session, result_id: uuid.UUID, *, after: int = 0,
-              limit: int | None = None) -> list[Any]:
+def log_lines(session: Session, result_id: uuid.UUID, *, after: int = 0, limit: int | None = None,
+              total: int | None = None, levels: Sequence[str] = ()) -> list[Any]:
     """The run's log entries from position ``after`` on (at most ``limit``), oldest first.
 
     Plain tuples ``(level, grouping, message, object, created)`` read through Core, not the ORM: a
-    run may have tens of thousands of lines. ``object`` comes as JSON text, parsed only where a
+    run may have hundreds of thousands of lines. ``object`` comes as JSON text, parsed only where a
     line has one; ``created`` as the driver gives it (SQLite: the stored UTC text), which halves
     the cost of reading them. ``service.ui.logview`` reads either form.
+
+    Given the ``total`` number of lines, a position nearer the end is read backwards from the end,
+    so the live tail of a long log (and its last page) costs as little as its first page.
+    ``levels`` keeps only lines of those levels (positions then count those lines only).
     """
-    statement = (select(JobLogEntry.level, JobLogEntry.grouping, JobLogEntry.message,
-                        cast(JobLogEntry.object, Text), type_coerce(JobLogEntry.created, Text))
-                 .where(JobLogEntry.job_result_id == result_id)
-                 .order_by(JobLogEntry.created, JobLogEntry.id).offset(after).limit(limit))
+    columns = (JobLogEntry.level, JobLogEntry.grouping, JobLogEntry.message,
+               cast(JobLogEntry.object, Text), type_coerce(JobLogEntry.created, Text))
+    statement = select(*columns).where(JobLogEntry.job_result_id == result_id)
+    if levels:
+        statement = statement.where(JobLogEntry.level.in_(levels))
+    if total is not None and limit is not None and after > total // 2:
+        stop = min(after + limit, total)
+        backwards = (statement.order_by(JobLogEntry.created.desc(), JobLogEntry.id.desc())
+                     .offset(total - stop).limit(max(stop - after, 0)))
+        return session.connection().execute(backwards).all()[::-1]
+    statement = statement.order_by(JobLogEntry.created, JobLogEntry.id).offset(after).limit(limit)
     return session.connection().execute(statement).all()
+
+
+def log_line_count(session: Session, result_id: uuid.UUID) -> int:
+    """How many lines the run has logged so far."""
+    return session.scalar(select(func.count()).where(JobLogEntry.job_result_id == result_id)) or 0
+
+
+def log_level_counts(session: Session, result_id: uuid.UUID) -> dict[str, int]:
+    """How many lines the run logged at each level (read from the index, not the lines)."""
+    rows = session.execute(select(JobLogEntry.level, func.count())
+                           .where(JobLogEntry.job_result_id == result_id).group_by(JobLogEntry.level))
+    return dict(rows.all())

@@ -112,3 +112,37 @@ def test_cancelling_a_finished_run_is_a_409(client, make_caller, history):
     runner = make_caller("run_job")
     response = client.post(f"/api/extras/job-results/{history['done']}/cancel/", headers=runner.headers)
     assert response.status_code == 409
+
+
+def test_results_are_filtered_by_a_creation_date_range(client, reader, runtime):
+    from datetime import datetime, timedelta
+
+    from service.models import utcnow
+
+    now = utcnow()
+    with runtime.db.session() as session:
+        job = make_job(session)
+        age = {days: make_result(session, job, created=now - timedelta(days=days)).id
+               for days in (1, 10, 100)}
+    since = (now - timedelta(days=30)).isoformat().replace("+", "%2B")
+    until = (now - timedelta(days=5)).isoformat().replace("+", "%2B")
+    assert result_ids(client, reader, f"date_created__gte={since}") == {age[1], age[10]}
+    assert result_ids(client, reader, f"date_created__lte={until}") == {age[10], age[100]}
+    naive = datetime.now().replace(microsecond=0).isoformat()  # no zone: read as UTC, still accepted
+    answer = client.get(f"/api/extras/job-results/?date_created__lte={naive}", headers=reader.headers)
+    assert answer.status_code == 200
+    bad = client.get("/api/extras/job-results/?date_created__gte=yesterday", headers=reader.headers)
+    assert bad.status_code == 400 and "date_created__gte" in bad.get_json()
+
+
+def test_next_follows_the_rows_even_when_the_count_is_an_estimate(client, reader, runtime, monkeypatch):
+    from service.infra import pages
+
+    with runtime.db.session() as session:
+        job = make_job(session)
+        for _ in range(4):
+            make_result(session, job)
+    monkeypatch.setattr(pages, "EXACT_COUNT_LIMIT", 1)
+    monkeypatch.setattr(pages, "_planner_estimate", lambda session, statement: 1)
+    first = client.get("/api/extras/job-results/?limit=2", headers=reader.headers).get_json()
+    assert first["next"] and len(first["results"]) == 2 and first["count"] >= 3

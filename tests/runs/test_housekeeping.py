@@ -58,3 +58,25 @@ def test_the_housekeeping_system_job_runs_on_the_configured_retention(runtime):
     with runtime.db.session() as session:
         (done,) = session.scalars(select(JobResult))
     assert done.id == run.id and done.status == Status.SUCCESS and done.result["results"] == 1
+
+
+def test_a_long_purge_goes_in_short_steps_and_leaves_nothing_behind(runtime, monkeypatch):
+    from service.runs import housekeeping
+
+    monkeypatch.setattr(housekeeping, "DELETE_BATCH", 2)
+    monkeypatch.setattr(housekeeping, "LOG_DELETE_BATCH", 3)
+    now = utcnow()
+    old = now - timedelta(days=100)
+    with runtime.db.session() as session:
+        job = make_job(session)
+        for number in range(5):
+            expired = make_result(session, job, status=Status.SUCCESS, created=old, completed=old)
+            session.add_all([JobLogEntry(job_result_id=expired.id, message=f"{number}.{line}")
+                             for line in range(7)])
+        kept = make_result(session, job, status=Status.SUCCESS, created=old, completed=now)  # ended lately
+        session.add(JobLogEntry(job_result_id=kept.id, message="still wanted"))
+    counts = purge_old_results(runtime.db, 90, now=now)
+    assert (counts["results"], counts["logs"]) == (5, 35)
+    with runtime.db.session() as session:
+        assert set(session.scalars(select(JobResult.id))) == {kept.id}
+        assert list(session.scalars(select(JobLogEntry.message))) == ["still wanted"]

@@ -176,3 +176,50 @@ def test_the_live_feed_sends_a_long_log_in_batches(runtime, alice, monkeypatch):
     assert [line["message_html"] for line in first["lines"]] == ["one", "two"] and first["more"] is True
     second = alice.get(f"/job-results/{result.id}/live?after={first['next']}").get_json()
     assert [line["message_html"] for line in second["lines"]] == ["three"] and second["more"] is False
+
+
+def add_numbered_lines(runtime, count: int, level_of=lambda number: "info"):
+    from datetime import timedelta
+
+    start = utcnow()
+    with runtime.db.session() as session:
+        result = make_result(session, make_job(session, "Hello"), status=Status.STARTED)
+        session.add_all([JobLogEntry(job_result_id=result.id, level=level_of(number),
+                                     message=f"line {number}", created=start + timedelta(milliseconds=number))
+                         for number in range(count)])
+    return result
+
+
+def shown_lines(page) -> list[str]:
+    return re.findall(r"line \d+", page.get_data(as_text=True))
+
+
+def test_a_long_log_shows_its_last_page_with_links_to_earlier_ones(runtime, alice, monkeypatch):
+    from service.ui.views import results
+
+    monkeypatch.setattr(results, "LOG_PAGE_LINES", 4)
+    result = add_numbered_lines(runtime, 10)
+    last = alice.get(f"/job-results/{result.id}/")
+    assert shown_lines(last) == ["line 8", "line 9"] and "page 3 of 3" in last.get_data(as_text=True)
+    assert 'data-next="10"' in last.get_data(as_text=True)  # the live tail goes on after the last line
+    middle = alice.get(f"/job-results/{result.id}/?log_page=2")
+    assert shown_lines(middle) == [f"line {n}" for n in range(4, 8)]
+    assert 'data-final="true"' in middle.get_data(as_text=True)  # an earlier page is not tailed
+    assert shown_lines(alice.get(f"/job-results/{result.id}/?log_page=x")) == ["line 8", "line 9"]
+
+
+def test_a_level_filter_reads_only_the_lines_of_those_levels(runtime, alice, monkeypatch):
+    from service.ui.views import results
+
+    monkeypatch.setattr(results, "LOG_PAGE_LINES", 2)
+    result = add_numbered_lines(runtime, 12, level_of=lambda number: "warning" if number % 4 == 0 else "info")
+    page = alice.get(f"/job-results/{result.id}/?level=warning&log_page=1")
+    assert shown_lines(page) == ["line 0", "line 4"] and "Lines 1–2 of 3" in page.get_data(as_text=True)
+
+
+def test_the_live_tail_of_a_long_log_reads_from_the_end(runtime, alice):
+    result = add_numbered_lines(runtime, 50)
+    tail = alice.get(f"/job-results/{result.id}/live?after=47").get_json()
+    assert [line["message_html"] for line in tail["lines"]] == ["line 47", "line 48", "line 49"]
+    assert tail["next"] == 50 and tail["more"] is False
+    assert alice.get(f"/job-results/{result.id}/live?after=50").get_json()["lines"] == []

@@ -38,7 +38,7 @@ def sync_history_statement(repository: GitRepository):
             .where(JobResult.runner == runner_path(SyncRepository),
                    JobResult.object_type == GitRepository.__tablename__,
                    JobResult.object_id == str(repository.id))
-            .order_by(JobResult.created.desc(), JobResult.id))
+            .order_by(JobResult.created.desc(), JobResult.id.desc()))
 
 
 @bp.get("/repositories/")

@@ -14,14 +14,16 @@ from service.models import LOG_LEVELS, GitRepository, JobOutputFile, JobResult, 
 from service.runs.requests import request_cancel
 from service.ui.base import bp, db, require, runtime
 from service.ui.formatting import duration, iso, pretty_json, status_class, when
-from service.ui.logview import level_counts, line_json, render_log
+from service.ui.logview import line_json, render_log
 from service.ui.paging import paginate
-from service.ui.queries import ResultFilters, log_lines, result_statement
+from service.ui.queries import ResultFilters, log_level_counts, log_line_count, log_lines, result_statement
 
 #: How often a page watching a run asks for news, in milliseconds (sent to the script).
 POLL_INTERVAL_MS = 700
 #: Most log lines one answer of the live feed carries; the page asks again at once for the rest.
 LIVE_BATCH = 2000
+#: Log lines on one page of a run's page: a 200,000-line log is read and rendered a page at a time.
+LOG_PAGE_LINES = 1000
 
 
 @bp.get("/job-results/")
@@ -61,17 +63,34 @@ def related_repository(session, result: JobResult) -> GitRepository | None:
 def result_detail(result_id: uuid.UUID):
     session = db()
     result = get_result(session, result_id)
-    lines = log_lines(session, result.id)
-    # Every line is sent; unticked levels are hidden by the stylesheet, so ticking one back needs no
-    # round trip, and the page still filters without JavaScript.
+    counts = dict.fromkeys(LOG_LEVELS, 0) | log_level_counts(session, result.id)
+    line_count = sum(counts.values())
+    # A page of lines (the last one by default: where the live tail goes on). Unticked levels are
+    # hidden by the stylesheet, so ticking one back needs no round trip; without JavaScript the form
+    # asks again and only the ticked levels are read.
     asked = [level for level in request.args.getlist("level") if level in LOG_LEVELS]
     shown_levels = asked or list(LOG_LEVELS)
+    levels = asked if asked and len(asked) < len(LOG_LEVELS) else []
+    listed = sum(counts[level] for level in levels) if levels else line_count
+    pages = max((listed + LOG_PAGE_LINES - 1) // LOG_PAGE_LINES, 1)
+    log_page = min(_page_number(request.args.get("log_page"), pages), pages)
+    first = (log_page - 1) * LOG_PAGE_LINES
+    lines = log_lines(session, result.id, after=first, limit=LOG_PAGE_LINES, total=listed, levels=levels)
     warning = queue_warning(runtime(), result.queue) if result.status == Status.PENDING else None
     return render_template(
         "results/detail.html", result=result, repository=related_repository(session, result),
-        log_html=render_log(lines), line_count=len(lines), counts=level_counts(lines), levels=LOG_LEVELS,
+        log_html=render_log(lines), line_count=line_count, counts=counts, levels=LOG_LEVELS,
         shown_levels=shown_levels, files=output_files(session, result.id), poll_ms=POLL_INTERVAL_MS,
-        queue_warning=warning)
+        queue_warning=warning, log_page=log_page, log_pages=pages, first_line=first + 1,
+        last_line=first + len(lines), listed=listed,
+        live=log_page == pages and not levels)
+
+
+def _page_number(value: str | None, last: int) -> int:
+    try:
+        return max(int(value), 1) if value else last
+    except ValueError:
+        return last
 
 
 @bp.get("/job-results/<uuid:result_id>/live")
@@ -83,7 +102,8 @@ def result_live(result_id: uuid.UUID):
         after = max(int(request.args.get("after", 0)), 0)
     except ValueError:
         after = 0
-    lines = log_lines(session, result.id, after=after, limit=LIVE_BATCH + 1)
+    total = log_line_count(session, result.id)
+    lines = log_lines(session, result.id, after=after, limit=LIVE_BATCH + 1, total=total)
     more = len(lines) > LIVE_BATCH
     lines = lines[:LIVE_BATCH]
     files = [{"name": row.name, "size": row.size,

@@ -1,0 +1,338 @@
+"""Scale benchmark: a year of history on PostgreSQL, and the pages and purge that must stay fast.
+
+Generates the history inside PostgreSQL (``INSERT ... SELECT generate_series``, no API, no
+Python loop per row): ``--results`` JobResults over 365 days across ``--jobs`` jobs and
+``--users`` users, ``--logs-per-result`` log entries each, plus one run with ``--big-log`` lines.
+Then measures server time (the whole WSGI request, through Flask's test client) of:
+
+- ``GET /api/extras/job-results/``: first page; filtered by job, by status, by date range; page 500;
+- the UI's results page and a job's page with its recent runs;
+- the 200,000-line run: API log pages (first, middle, last), a level filter, the UI's log view
+  and the live tail;
+- housekeeping with 90-day retention: total time, longest single transaction, table sizes
+  before, after, and after ``VACUUM``.
+
+Targets (issue #20) are printed beside each figure. Sizes are options; the full size is the
+default and takes a while to generate, ``--smoke`` runs a hundredth of it:
+
+    .venv/bin/python bench/scale.py [--database-url URL] [--smoke] [--repeat 30] [--skip-purge]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select, text  # noqa: E402
+from werkzeug.security import generate_password_hash  # noqa: E402
+
+from bench import common  # noqa: E402
+
+PASSWORD = "bench"
+LEVELS = "ARRAY['info','info','info','debug','success','warning','failure','error']"
+STATUSES = "ARRAY['SUCCESS','SUCCESS','SUCCESS','SUCCESS','FAILURE','REVOKED']"
+
+
+def generate(db, *, results: int, jobs: int, users: int, logs_per_result: int, big_log: int) -> dict:
+    """Write the history; return ids the measurements need."""
+    from service.models import Job, JobResult, Status, User, utcnow
+
+    with db.session() as session:
+        admin = User(
+            username="bench",
+            is_superuser=True,
+            password_hash=generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"),
+        )
+        session.add(admin)
+        session.add_all([User(username=f"user{index:02d}") for index in range(users - 1)])
+        session.add_all(
+            [
+                Job(
+                    source="system",
+                    module_name=f"bench.scale{index // 10}",
+                    job_class_name=f"Job{index}",
+                    class_path=f"system/bench.scale{index // 10}/Job{index}",
+                    name=f"Job {index:04d}",
+                    grouping=f"Group {index % 25:02d}",
+                    enabled=True,
+                    installed=True,
+                    has_sensitive_variables=False,
+                    variables=[],
+                    task_queues=["default"],
+                )
+                for index in range(jobs)
+            ]
+        )
+    started = time.perf_counter()
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE TEMP TABLE bench_jobs AS SELECT row_number() OVER (ORDER BY class_path) - 1"
+                " AS n, id, name, class_path FROM jobs"
+            )
+        )
+        connection.execute(
+            text(
+                "CREATE TEMP TABLE bench_users AS SELECT row_number() OVER (ORDER BY username) - 1"
+                " AS n, id FROM users"
+            )
+        )
+        connection.execute(
+            text(f"""
+            INSERT INTO job_results (id, job_id, name, class_path, status, user_id, queue, dryrun,
+                                     created, started, completed, cancel_requested, attempts, log_counts,
+                                     input_data, result)
+            SELECT gen_random_uuid(), j.id, j.name, j.class_path, ({STATUSES})[1 + g % 6], u.id,
+                   'default', false,
+                   now() - (g::float8 / :results) * interval '365 days',
+                   now() - (g::float8 / :results) * interval '365 days' + interval '5 ms',
+                   now() - (g::float8 / :results) * interval '365 days' + interval '2 s',
+                   false, 1, '{{}}', '{{}}', '{{"ok": true}}'
+            FROM generate_series(1, :results) AS g
+            JOIN bench_jobs j ON j.n = g % :jobs
+            JOIN bench_users u ON u.n = g % :users"""),
+            {"results": results, "jobs": jobs, "users": users},
+        )
+        connection.execute(
+            text(f"""
+            INSERT INTO job_log_entries (id, job_result_id, level, grouping, message, object, created)
+            SELECT gen_random_uuid(), r.id, ({LEVELS})[1 + s % 8], 'run', 'step ' || s || ' of the run',
+                   NULL, r.created + s * interval '1 ms'
+            FROM job_results r CROSS JOIN generate_series(1, :per) AS s"""),
+            {"per": logs_per_result},
+        )
+    generated = time.perf_counter() - started
+    with db.session() as session:
+        job = session.scalars(select(Job).order_by(Job.class_path)).first()
+        big = JobResult(
+            job_id=job.id,
+            name=job.name,
+            class_path=job.class_path,
+            status=Status.STARTED,
+            started=utcnow(),
+            input_data={},
+            log_counts={},
+        )
+        session.add(big)
+        session.flush()
+        big_id, job_id = big.id, job.id
+    with db.engine.begin() as connection:
+        connection.execute(
+            text(f"""
+            INSERT INTO job_log_entries (id, job_result_id, level, grouping, message, object, created)
+            SELECT gen_random_uuid(), :big, ({LEVELS})[1 + s % 8], 'run', 'device edge-' || s || ' answered',
+                   NULL, now() - interval '1 hour' + s * interval '1 ms'
+            FROM generate_series(1, :lines) AS s"""),
+            {"big": big_id, "lines": big_log},
+        )
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE job_results"))
+        connection.execute(text("VACUUM ANALYZE job_log_entries"))
+    return {"big": big_id, "job": job_id, "generated_s": generated}
+
+
+def time_request(client, url: str, repeat: int) -> list[float]:
+    for _ in range(2):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code, response.data[:300])
+    wall = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        response = client.get(url)
+        wall.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200
+    return wall
+
+
+def report(label: str, wall: list[float], p50_target: float, p99_target: float | None = None) -> None:
+    p50, p99 = common.median(wall), common.percentile(wall, 0.99)
+    within = p50 <= p50_target and (p99_target is None or p99 <= p99_target)
+    target = f"<= {p50_target:g}" + (f" / {p99_target:g}" if p99_target else "") + " ms"
+    print(
+        f"{label:52} p50 {p50:7.1f} ms  p99 {p99:7.1f} ms   target {target:16} {common.verdict(within)}",
+        flush=True,
+    )
+
+
+def table_sizes(db) -> str:
+    with db.engine.connect() as connection:
+        sizes = connection.execute(
+            text(
+                "SELECT pg_size_pretty(pg_total_relation_size('job_results')),"
+                " pg_size_pretty(pg_total_relation_size('job_log_entries'))"
+            )
+        ).one()
+    return f"job_results {sizes[0]}, job_log_entries {sizes[1]}"
+
+
+def measure_purge(db, retention_days: int) -> None:
+    """Run housekeeping's purge, timing every transaction it commits."""
+    from sqlalchemy import event
+
+    from service.models import utcnow
+    from service.runs.housekeeping import purge_old_results
+
+    longest, began = [0.0], {}
+
+    def on_begin(connection):
+        began[id(connection)] = time.perf_counter()
+
+    def on_end(connection):
+        start = began.pop(id(connection), None)
+        if start is not None:
+            longest[0] = max(longest[0], time.perf_counter() - start)
+
+    event.listen(db.engine, "begin", on_begin)
+    event.listen(db.engine, "commit", on_end)
+    event.listen(db.engine, "rollback", on_end)
+    print(f"before purge:  {table_sizes(db)}", flush=True)
+    start = time.perf_counter()
+    counts = purge_old_results(db, retention_days, now=utcnow())
+    total = time.perf_counter() - start
+    print(
+        f"housekeeping, {retention_days}-day retention: deleted {counts['results']:,} results and "
+        f"{counts['logs']:,} log entries in {total:.1f} s (target <= 300 s "
+        f"{common.verdict(total <= 300)}); longest transaction {longest[0] * 1000:.0f} ms "
+        f"(target <= 1000 ms {common.verdict(longest[0] <= 1)})",
+        flush=True,
+    )
+    print(f"after purge:   {table_sizes(db)}  (space is reused by new rows; see the README)", flush=True)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM (FULL, ANALYZE) job_log_entries"))
+        connection.execute(text("VACUUM (FULL, ANALYZE) job_results"))
+    print(f"after VACUUM FULL: {table_sizes(db)}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=common.DEFAULT_DATABASE_URL, help="PostgreSQL (emptied)")
+    parser.add_argument("--results", type=int, default=1_000_000)
+    parser.add_argument("--jobs", type=int, default=1_000)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--logs-per-result", type=int, default=20)
+    parser.add_argument("--big-log", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--smoke", action="store_true", help="a hundredth of the sizes")
+    parser.add_argument("--skip-purge", action="store_true")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.results, args.jobs, args.big_log = (
+            args.results // 100,
+            max(args.jobs // 10, 10),
+            args.big_log // 10,
+        )
+
+    from service import bootstrap
+    from service.app import create_app
+    from service.config import load_settings
+
+    print(f"load average before: {common.load_average()}")
+    common.print_header(
+        "Scale: a year of history",
+        {
+            "database": common.redact(args.database_url),
+            "results": f"{args.results:,}",
+            "log lines": f"{args.results * args.logs_per_result + args.big_log:,}",
+            "big run": f"{args.big_log:,} lines",
+            "repeat": str(args.repeat),
+        },
+    )
+    common.fresh_database(args.database_url)
+    with tempfile.TemporaryDirectory(prefix="jobsync-bench-scale-") as scratch:
+        settings = load_settings({"database_url": args.database_url, "data_dir": scratch}, environ={})
+        runtime = bootstrap.configure(settings)
+        try:
+            ids = generate(
+                runtime.db,
+                results=args.results,
+                jobs=args.jobs,
+                users=args.users,
+                logs_per_result=args.logs_per_result,
+                big_log=args.big_log,
+            )
+            print(f"generated in {ids['generated_s']:.0f} s; {table_sizes(runtime.db)}\n", flush=True)
+            client = create_app(runtime=runtime).test_client()
+            client.get("/login")
+            with client.session_transaction() as session:
+                token = session["csrf_token"]
+            client.post("/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token})
+            from service.models import utcnow
+
+            month_ago = (utcnow() - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S")
+            week_ago = (utcnow() - timedelta(days=23)).strftime("%Y-%m-%dT%H:%M:%S")
+            api = "/api/extras/job-results/"
+            for label, url in [
+                ("API results, first page", api),
+                ("API results, first page by job", f"{api}?job_model_id={ids['job']}"),
+                ("API results, first page by status", f"{api}?status=FAILURE"),
+                (
+                    "API results, first page by date range",
+                    f"{api}?date_created__gte={month_ago}&date_created__lte={week_ago}",
+                ),
+                ("API results, page 500 (offset 24,950)", f"{api}?limit=50&offset=24950"),
+            ]:
+                report(label, time_request(client, url, args.repeat), 50, 150)
+            report("UI results page", time_request(client, "/job-results/", args.repeat), 300)
+            report(
+                "UI job page with recent runs", time_request(client, f"/jobs/{ids['job']}/", args.repeat), 300
+            )
+            logs = f"/api/extras/job-logs/?job_result={ids['big']}&limit=50"
+            for label, url in [
+                ("API log page, first", logs),
+                ("API log page, middle", f"{logs}&offset={args.big_log // 2}"),
+                ("API log page, last", f"{logs}&offset={args.big_log - 50}"),
+            ]:
+                report(label, time_request(client, url, args.repeat), 100)
+            report(
+                "API log level filter (warning)",
+                time_request(client, f"{logs}&log_level=warning", args.repeat),
+                150,
+            )
+            report(
+                "UI log view, last page",
+                time_request(client, f"/job-results/{ids['big']}/", args.repeat),
+                100,
+            )
+            report(
+                "UI log view, first page",
+                time_request(client, f"/job-results/{ids['big']}/?log_page=1", args.repeat),
+                100,
+            )
+            report(
+                "UI log view, level filter",
+                time_request(client, f"/job-results/{ids['big']}/?level=warning&log_page=1", args.repeat),
+                150,
+            )
+            report(
+                "live tail poll (nothing new)",
+                time_request(client, f"/job-results/{ids['big']}/live?after={args.big_log}", args.repeat),
+                50,
+            )
+            report(
+                "live tail poll (10 new lines)",
+                time_request(
+                    client, f"/job-results/{ids['big']}/live?after={args.big_log - 10}", args.repeat
+                ),
+                50,
+            )
+            if not args.skip_purge:
+                print()
+                measure_purge(runtime.db, 90)
+        finally:
+            bootstrap.reset()
+    print(f"\nload average after: {common.load_average()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
