@@ -56,6 +56,7 @@ class SettingsSchema(Schema):
     heartbeat_seconds = fields.Float(required=True, validate=validate.Range(min=0.1))
     worker_lost_seconds = fields.Float(required=True, validate=validate.Range(min=1))
     scheduler_tick_seconds = fields.Float(required=True, validate=validate.Range(min=0.05, max=60))
+    schedule_misfire_grace_seconds = fields.Float(required=True, validate=validate.Range(min=0))
     resend_pending_after_seconds = fields.Float(required=True, validate=validate.Range(min=1))
     git_timeout_seconds = fields.Float(required=True, validate=validate.Range(min=1))
     discovery_timeout_seconds = fields.Float(required=True, validate=validate.Range(min=1))
@@ -93,6 +94,7 @@ class Settings:
     heartbeat_seconds: float
     worker_lost_seconds: float
     scheduler_tick_seconds: float
+    schedule_misfire_grace_seconds: float
     resend_pending_after_seconds: float
     git_timeout_seconds: float
     discovery_timeout_seconds: float

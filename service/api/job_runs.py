@@ -22,7 +22,7 @@ from service.jobs.variables.objects import UploadedFile
 from service.models import JobResult, ScheduledJob, User
 from service.runs.requests import enqueue_job, get_job
 from service.scheduling import create_schedule, request_run
-from service.scheduling.schedules import effective_dryrun
+from service.scheduling.schedules import CATCH_UP_POLICIES, effective_dryrun
 from service.web.app_runtime import current_runtime
 from service.web.auth import current_principal
 
@@ -33,8 +33,9 @@ INTERVALS = ("immediately", "future", "hourly", "daily", "weekly", "custom", "cr
 FORM_CONTROL_KEYS = {"_task_queue": "task_queue", "_job_queue": "job_queue", "_commit": "commit",
                      "_dryrun": "dryrun", "_schedule_name": "name", "_schedule_start_time": "start_time",
                      "_schedule_interval": "interval", "_schedule_crontab": "crontab",
-                     "_schedule_every_minutes": "every_minutes", "_schedule_time_zone": "time_zone"}
-SCHEDULE_KEYS = ("name", "start_time", "interval", "crontab", "every_minutes", "time_zone")
+                     "_schedule_every_minutes": "every_minutes", "_schedule_time_zone": "time_zone",
+                     "_schedule_catch_up": "catch_up"}
+SCHEDULE_KEYS = ("name", "start_time", "interval", "crontab", "every_minutes", "time_zone", "catch_up")
 
 
 class ScheduleSchema(ma.Schema):
@@ -51,6 +52,8 @@ class ScheduleSchema(ma.Schema):
     every_minutes = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=10**6),
                                    metadata={"description": "For a custom interval without a crontab."})
     time_zone = fields.String(load_default="UTC")
+    catch_up = fields.String(load_default="once", validate=validate.OneOf(CATCH_UP_POLICIES), metadata={
+        "description": "Slots missed while no scheduler ran: run the latest once, or skip them."})
 
 
 class JobRunInputSchema(ma.Schema):
@@ -116,7 +119,8 @@ def schedule_definition(schedule: dict[str, Any]) -> dict[str, Any]:
         interval = "crontab"
     return {"name": schedule.get("name") or "", "interval_type": interval,
             "start_time": schedule.get("start_time"), "crontab": schedule.get("crontab"),
-            "every_minutes": schedule.get("every_minutes"), "time_zone": schedule.get("time_zone") or "UTC"}
+            "every_minutes": schedule.get("every_minutes"), "time_zone": schedule.get("time_zone") or "UTC",
+            "catch_up": schedule.get("catch_up") or "once"}
 
 
 def start_run(session, job, body: dict[str, Any], user: User) -> JobResult | ScheduledJob:

@@ -37,6 +37,7 @@ class ScheduledJobSchema(ModelSchema):
     user = brief("User")
     interval = fields.String(attribute="interval_type")
     every_minutes = fields.Integer(allow_none=True)
+    catch_up = fields.String(dump_only=True)
     start_time = fields.DateTime()
     crontab = fields.String(allow_none=True)
     time_zone = fields.String()

@@ -34,6 +34,8 @@ class ScheduledJob(UUIDPrimaryKey, Timestamps, Base):
     enabled: Mapped[bool] = mapped_column(default=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     next_run_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Slots missed while no scheduler ran: "once" runs the latest of them once, "skip" runs none.
+    catch_up: Mapped[str] = mapped_column(String(10), default="once", server_default="once")
     last_run_at: Mapped[datetime | None]
     total_run_count: Mapped[int] = mapped_column(default=0)
 

@@ -1,8 +1,12 @@
 """Firing due schedules (scheduler steps): each (schedule, slot) runs exactly once.
 
 The ScheduledSlot row, unique per (schedule, slot), is inserted in the transaction that creates
-the run, so a second scheduler's insert fails and it creates nothing. Slots missed while no
-scheduler ran collapse into one run of the latest of them.
+the run, so a second scheduler's insert fails and it creates nothing.
+
+Slots missed while no scheduler ran never fire one by one (no storm after downtime): each
+schedule's ``catch_up`` policy decides. ``once`` (the default) runs the latest missed slot once;
+``skip`` runs none of them and waits for the next slot. A slot is missed when it is more than
+``schedule_misfire_grace_seconds`` late.
 """
 
 from __future__ import annotations
@@ -93,6 +97,9 @@ def _fire_one(current, schedule_id: uuid.UUID, now: datetime) -> int:
             slot = schedule and latest_slot(schedule, now)
             if slot is None:
                 return 0
+            if _skips(schedule, slot, now, current.settings.schedule_misfire_grace_seconds):
+                schedule.next_run_at = next_slot(schedule, slot)  # after now: the latest due slot
+                return 0
             return int(
                 fire_slot(session, schedule, slot, now=now, known_queues=current.settings.all_queues)
                 is not None
@@ -102,6 +109,11 @@ def _fire_one(current, schedule_id: uuid.UUID, now: datetime) -> int:
     except (JobNotRunnable, ValidationError) as exc:  # the job changed since it was scheduled
         _disable(current, schedule_id, f"Could not run: {exc}")
     return 0
+
+
+def _skips(schedule: ScheduledJob, slot: datetime, now: datetime, grace_seconds: float) -> bool:
+    """Whether ``slot`` was missed and the schedule's policy is to skip missed slots."""
+    return schedule.catch_up == "skip" and (now - slot).total_seconds() > grace_seconds
 
 
 def _move_past(current, schedule_id: uuid.UUID, slot: datetime) -> None:

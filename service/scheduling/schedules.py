@@ -17,14 +17,18 @@ from service.models.scheduling import INTERVAL_TYPES
 from service.runs.requests import check_runnable, choose_queue, enqueue_job
 from service.scheduling.slots import ONE_OFF, instant_of, next_slot
 
+#: What a schedule does with the slots it missed while no scheduler ran (see firing.py).
+CATCH_UP_POLICIES = ("once", "skip")
 #: How far in the past a one-off's start time may be when it is created (clock skew, slow forms).
 PAST_START_GRACE = timedelta(minutes=1)
 
 
 def _check_definition(
-    interval_type: str, every_minutes: int | None, crontab: str | None, time_zone: str
+    interval_type: str, every_minutes: int | None, crontab: str | None, time_zone: str, catch_up: str = "once"
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
+    if catch_up not in CATCH_UP_POLICIES:
+        errors["catch_up"] = [f"Choose one of {', '.join(CATCH_UP_POLICIES)}."]
     if interval_type not in INTERVAL_TYPES:
         errors["interval_type"] = [f"Choose one of {', '.join(INTERVAL_TYPES)}."]
     if interval_type == "custom" and (
@@ -76,6 +80,7 @@ def _build_schedule(
     queue: str | None,
     dryrun: bool,
     user: User | None,
+    catch_up: str = "once",
 ) -> ScheduledJob:
     if session.scalar(select(ScheduledJob.id).where(ScheduledJob.name == name)) is not None:
         raise ValidationError({"name": [f"A scheduled job named {name!r} already exists."]})
@@ -94,6 +99,7 @@ def _build_schedule(
         user=user,
         approval_state=approval,
         enabled=True,
+        catch_up=catch_up,
     )
     try:
         schedule.next_run_at = next_slot(schedule, start_time - timedelta(microseconds=1))
@@ -120,6 +126,7 @@ def create_schedule(
     user: User | None = None,
     known_queues: tuple[str, ...],
     now: datetime | None = None,
+    catch_up: str = "once",
 ) -> ScheduledJob:
     """Schedule ``job``; a job needing approval waits in ``needs_approval`` unless it is a dry run.
 
@@ -129,7 +136,7 @@ def create_schedule(
     """
     now = now or utcnow()
     check_schedulable(job)
-    errors = _check_definition(interval_type, every_minutes, crontab, time_zone)
+    errors = _check_definition(interval_type, every_minutes, crontab, time_zone, catch_up)
     if not name or not name.strip():
         errors["name"] = ["This field may not be blank."]
     if start_time is None and interval_type != "crontab":
@@ -158,6 +165,7 @@ def create_schedule(
         queue=queue,
         dryrun=effective_dryrun(job, dryrun),
         user=user,
+        catch_up=catch_up,
     )
 
 

@@ -143,3 +143,15 @@ def test_a_scheduled_job_is_deleted(client, requester, hello):
     ).get_json()["scheduled_job"]
     assert client.delete(scheduled["url"], headers=requester.headers).status_code == 204
     assert client.get(scheduled["url"], headers=requester.headers).status_code == 404
+
+
+def test_a_schedule_states_its_catch_up_policy_and_a_bad_one_is_a_400(client, requester, hello):
+    body = run(client, requester, hello, {"schedule": {"name": "hourly skip", "interval": "hourly",
+                                                       "start_time": later(), "catch_up": "skip"}}).get_json()
+    assert body["scheduled_job"]["catch_up"] == "skip"
+    default = run(client, requester, hello, {"schedule": {"name": "hourly", "interval": "hourly",
+                                                          "start_time": later()}}).get_json()
+    assert default["scheduled_job"]["catch_up"] == "once"
+    bad = run(client, requester, hello, {"schedule": {"name": "x", "interval": "hourly",
+                                                      "start_time": later(), "catch_up": "all"}})
+    assert bad.status_code == 400 and "catch_up" in str(bad.get_json())

@@ -51,6 +51,7 @@ def test_a_disabled_job_cannot_be_scheduled(runtime, clock):
         ({"time_zone": "Mars/Olympus_Mons"}, "time_zone"),
         ({"every_minutes": 0}, "every_minutes"),
         ({"interval_type": "fortnightly"}, "interval_type"),
+        ({"catch_up": "all"}, "catch_up"),
     ],
 )
 def test_a_bad_schedule_is_refused_naming_the_field(runtime, clock, fields, bad):
@@ -149,6 +150,27 @@ def test_missed_slots_of_a_schedule_collapse_into_one_run(runtime, clock):
     (result,) = results_of(runtime, schedule.id)
     assert result.scheduled_at == schedule.start_time + timedelta(minutes=90)
     assert reload(runtime, schedule.id).next_run_at == schedule.start_time + timedelta(minutes=100)
+
+
+def test_a_schedule_that_skips_missed_slots_runs_none_and_waits_for_the_next(runtime, clock):
+    schedule = new_schedule(runtime, clock, catch_up="skip")
+    clock.advance(minutes=65)  # a scheduler outage of an hour: seven slots missed
+    Scheduler(runtime, clock=clock).tick()
+    assert results_of(runtime, schedule.id) == []
+    assert reload(runtime, schedule.id).next_run_at == schedule.start_time + timedelta(minutes=70)
+    clock.advance(minutes=5, seconds=30)  # the next slot, a little late but within the grace
+    Scheduler(runtime, clock=clock).tick()
+    (result,) = results_of(runtime, schedule.id)
+    assert result.scheduled_at == schedule.start_time + timedelta(minutes=70)
+
+
+def test_after_an_hour_down_each_of_many_schedules_fires_at_most_once(runtime, clock):
+    made = [new_schedule(runtime, clock, name=f"every {n + 2} minutes", every_minutes=n + 2,
+                         catch_up=("once", "skip")[n % 2]) for n in range(6)]
+    clock.advance(hours=1, minutes=1, seconds=30)  # every latest slot is over a minute late
+    Scheduler(runtime, clock=clock).tick()
+    runs = {schedule.id: len(results_of(runtime, schedule.id)) for schedule in made}
+    assert runs == {schedule.id: (1, 0)[n % 2] for n, schedule in enumerate(made)}  # not one per slot
 
 
 def test_a_crontab_schedule_fires_at_the_wall_clock_time_across_a_dst_change(runtime):
