@@ -55,6 +55,9 @@ class SettingsSchema(Schema):
     worker_threads = fields.Integer(required=True, validate=validate.Range(min=1, max=256))
     heartbeat_seconds = fields.Float(required=True, validate=validate.Range(min=0.1))
     worker_lost_seconds = fields.Float(required=True, validate=validate.Range(min=1))
+    db_outage_grace_seconds = fields.Float(required=True, validate=validate.Range(min=0))
+    shutdown_grace_seconds = fields.Float(required=True, validate=validate.Range(min=0))
+    outage_retry_after_seconds = fields.Integer(required=True, validate=validate.Range(min=1, max=3600))
     scheduler_tick_seconds = fields.Float(required=True, validate=validate.Range(min=0.05, max=60))
     schedule_misfire_grace_seconds = fields.Float(required=True, validate=validate.Range(min=0))
     resend_pending_after_seconds = fields.Float(required=True, validate=validate.Range(min=1))
@@ -93,6 +96,9 @@ class Settings:
     worker_threads: int
     heartbeat_seconds: float
     worker_lost_seconds: float
+    db_outage_grace_seconds: float  # the worker retries database writes this long before giving up
+    shutdown_grace_seconds: float  # a stopping worker lets running jobs finish this long
+    outage_retry_after_seconds: int  # Retry-After of a 503 answered while a backend is down
     scheduler_tick_seconds: float
     schedule_misfire_grace_seconds: float
     resend_pending_after_seconds: float

@@ -13,7 +13,8 @@ JobsyncError                                  (service.jobs.errors)
       ├── PermissionDenied                    403  authenticated, not allowed
       ├── JobNotRunnable                      405  disabled or uninstalled job (as Nautobot answers)
       ├── Conflict                            409  e.g. a singleton job already running
-      └── BrokerUnavailable                   503  the broker cannot be reached
+      ├── BrokerUnavailable                   503  the broker cannot be reached
+      └── DatabaseUnavailable                 503  the database cannot be reached
 """
 
 from service.jobs.errors import JobsyncError, RegistrationError, SoftTimeLimitExceeded, ValidationError
@@ -65,11 +66,17 @@ class BrokerUnavailable(ServiceError):
     status = 503
 
 
+class DatabaseUnavailable(ServiceError):
+    code = "database_unavailable"
+    status = 503
+
+
 __all__ = [
     "AuthenticationFailed",
     "BrokerUnavailable",
     "ConfigError",
     "Conflict",
+    "DatabaseUnavailable",
     "JobNotRunnable",
     "JobsyncError",
     "NotFound",

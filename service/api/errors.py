@@ -5,11 +5,20 @@ validation errors (``{field: [messages]}``, the shape Nautobot clients read) or,
 error, ``detail`` (Django REST framework's key).
 """
 
-from flask import Flask, jsonify
+import redis
+from dramatiq.errors import BrokerConnectionError as DramatiqConnectionError
+from flask import Flask, g, jsonify
 from marshmallow import ValidationError as SchemaError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from service.errors import AuthenticationFailed, JobsyncError, ServiceError, ValidationError
+from service.infra.outage import DATABASE, as_service_error, outage_of, outages
+from service.web.app_runtime import current_runtime
+
+#: Third-party errors that say a backend is down; translated to a 503 (never a 500).
+OUTAGE_ERRORS = (OperationalError, InterfaceError, redis.ConnectionError, redis.TimeoutError,
+                 DramatiqConnectionError)
 
 STATUS_BY_CODE = {"invalid": 400, "registration": 400}
 #: Where a whole body (not one field) is refused, as Django REST framework names it.
@@ -51,12 +60,34 @@ def location_messages(messages: dict) -> dict:
     return fields
 
 
+def error_headers(exc: JobsyncError) -> dict:
+    if isinstance(exc, AuthenticationFailed):
+        return {"WWW-Authenticate": "Token"}
+    if status_for(exc) == 503:  # a backend is down: tell clients when to try again
+        return {"Retry-After": str(current_runtime().settings.outage_retry_after_seconds)}
+    return {}
+
+
 def register_errors(app: Flask) -> None:
     @app.errorhandler(JobsyncError)
     def handle_jobsync_error(exc: JobsyncError):
         fields = exc.fields if isinstance(exc, ValidationError) else None
-        headers = {"WWW-Authenticate": "Token"} if isinstance(exc, AuthenticationFailed) else {}
-        return jsonify(error_body(exc.code, str(exc), fields)), status_for(exc), headers
+        return jsonify(error_body(exc.code, str(exc), fields)), status_for(exc), error_headers(exc)
+
+    def handle_outage(exc: Exception):
+        """A backend is down: one log line per outage (not a traceback per request), and a 503."""
+        outages.down(outage_of(exc), exc)
+        return handle_jobsync_error(as_service_error(exc))
+
+    for error_type in OUTAGE_ERRORS:
+        app.register_error_handler(error_type, handle_outage)
+
+    @app.after_request
+    def note_database_back(response):
+        # A request that used the database and did not fail proves it answers again.
+        if response.status_code < 500 and "db_session" in g and outages.is_down(DATABASE):
+            outages.up(DATABASE)
+        return response
 
     @app.errorhandler(SchemaError)
     def handle_schema_error(exc: SchemaError):

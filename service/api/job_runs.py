@@ -20,6 +20,8 @@ from service.errors import ValidationError
 from service.infra.presence import queue_warning
 from service.jobs.variables.objects import UploadedFile
 from service.models import JobResult, ScheduledJob, User
+from service.runs.idempotency import HEADER as IDEMPOTENCY_HEADER
+from service.runs.idempotency import check_key, run_once
 from service.runs.requests import enqueue_job, get_job
 from service.scheduling import create_schedule, request_run
 from service.scheduling.schedules import CATCH_UP_POLICIES, effective_dryrun
@@ -81,7 +83,10 @@ MULTIPART_DOC = {"requestBody": {"content": {"multipart/form-data": {"schema": {
     "type": "object", "additionalProperties": True,
     "description": "Job input as form fields and file uploads, plus "
                    + ", ".join(sorted(FORM_CONTROL_KEYS)) + " to steer the run.",
-    "properties": {key: {"type": "string"} for key in FORM_CONTROL_KEYS}}}}}}
+    "properties": {key: {"type": "string"} for key in FORM_CONTROL_KEYS}}}}},
+    "parameters": [{"in": "header", "name": "Idempotency-Key", "required": False,
+                    "schema": {"type": "string", "maxLength": 255},
+                    "description": "Repeating a key within 24 h returns the first request's run."}]}
 
 
 def multipart_input() -> dict[str, Any]:
@@ -146,14 +151,22 @@ def start_run(session, job, body: dict[str, Any], user: User) -> JobResult | Sch
 @bp.doc(**MULTIPART_DOC)
 @bp.response(201, JobRunResponseSchema)
 @bp.alt_response(405, description="The job is disabled or not installed.")
+@bp.alt_response(409, description="The Idempotency-Key was already used for another job.")
+@bp.alt_response(503, description="The database is unavailable: retry after Retry-After seconds.")
 def run_job(body, ref):
-    """Run a job now, or on a schedule (needs run_job); a job needing approval waits for it."""
+    """Run a job now, or on a schedule (needs run_job); a job needing approval waits for it.
+
+    With an ``Idempotency-Key`` header, repeating the request within 24 h returns the run (or
+    schedule) the first one created and starts nothing new.
+    """
+    key = check_key(request.headers.get(IDEMPOTENCY_HEADER))
     session = db_session()
     job = get_job(session, ref)
     if request.mimetype == "multipart/form-data":
         body = multipart_input()
-    outcome = start_run(session, job, body, session.get(User, current_principal().user_id))
-    session.commit()
+    user = session.get(User, current_principal().user_id)
+    outcome, _ = run_once(session, key, user.id if user else None, job,
+                          lambda: start_run(session, job, body, user))
     if isinstance(outcome, ScheduledJob):
         return {"scheduled_job": outcome, "job_result": None, "warning": None}
     warning = queue_warning(current_runtime(), outcome.queue)

@@ -21,6 +21,7 @@ from service import bootstrap
 from service.cli.output import emit, json_option
 from service.errors import NotFound
 from service.models import JobLogEntry, JobResult, Status
+from service.runs.idempotency import check_key, run_once
 from service.runs.requests import enqueue_job, get_job, request_cancel
 from service.users import get_user
 
@@ -132,14 +133,17 @@ def parse_data(data: str) -> dict[str, Any]:
 @click.option("--commit/--dryrun", "commit", default=None, help="Commit changes, or make a dry run "
               "(default: the job's own default).")
 @click.option("--local", is_flag=True, help="Run in this process; no worker needed.")
+@click.option("--idempotency-key", help="Repeating a key within 24 h follows the run it first "
+              "started instead of starting another (safe retries).")
 @click.option("--profile", is_flag=True, help="Profile the run with cProfile (implies --local) and "
               "print the path of the .pstats file.")
 @json_option
 @click.pass_obj
 def runjob_command(state, job: str, data: str, username: str | None, commit: bool | None, local: bool,
-                   profile: bool, as_json: bool) -> None:
+                   idempotency_key: str | None, profile: bool, as_json: bool) -> None:
     """Run JOB (class path or UUID), print its log as it arrives, then its status."""
     input_data = parse_data(data)
+    key = check_key(idempotency_key, field="--idempotency-key")
     runtime = state.runtime()
     if local or profile:
         runtime = local_runtime(runtime.settings)
@@ -148,10 +152,12 @@ def runjob_command(state, job: str, data: str, username: str | None, commit: boo
     with runtime.db.session() as session:
         user = get_user(session, username) if username else None
         dryrun = None if commit is None else not commit
-        result = enqueue_job(session, get_job(session, job), input_data, user=user, dryrun=dryrun,
-                             known_queues=runtime.settings.all_queues)
+        job_row = get_job(session, job)
+        result, created = run_once(session, key, user.id if user else None, job_row, lambda: enqueue_job(
+            session, job_row, input_data, user=user, dryrun=dryrun, known_queues=runtime.settings.all_queues))
     if not as_json:
-        click.echo(f"Queued run {result.id} of {result.name}" + (" (in this process)" if here else "") + ".")
+        verb = "Queued" if created else "Following the earlier"
+        click.echo(f"{verb} run {result.id} of {result.name}" + (" (in this process)" if here else "") + ".")
     profile_path = Path(f"jobsync-{result.id}.pstats").resolve() if profile else None
     thread = run_here(runtime, result.id, profile_path) if here else None
     described, entries = watch(runtime, result.id, echo=not as_json)

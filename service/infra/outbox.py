@@ -8,14 +8,19 @@ write with and never look up a broker themselves.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.orm import Session
 
 from service.infra.broker import enqueue_many
+from service.infra.outage import BROKER, outage_of, outages
 from service.infra.transient_input import TransientInputStore
+from service.models import JobResult, Status
+
+logger = logging.getLogger(__name__)
 
 _PENDING_KEY = "jobsync.pending_messages"
 _FORGET_KEY = "jobsync.forget_transient_input"
@@ -79,10 +84,40 @@ def _listen(session: Session) -> None:
 
 def _flush_pending(session: Session) -> None:
     pending, forgotten = session.info.pop(_PENDING_KEY, []), session.info.pop(_FORGET_KEY, [])
-    if pending:
-        outbox_of(session).send_runs(pending)
-    for job_result_id in forgotten:
-        outbox_of(session).transient.drop(job_result_id)
+    try:
+        if pending:
+            outbox_of(session).send_runs(pending)
+        for job_result_id in forgotten:
+            outbox_of(session).transient.drop(job_result_id)
+    except Exception as exc:
+        # The rows are committed, so the work is accepted: the scheduler re-sends runs whose
+        # message did not leave (service.scheduling.recovery). Failing here would tell the
+        # caller its request failed, and a client retrying it would run the job twice.
+        if outage_of(exc) is None:
+            raise
+        outages.down(BROKER, exc)
+        _mark_unsent(session, [job_result_id for job_result_id, _, _ in pending])
+        return
+    if pending and outages.is_down(BROKER):
+        outages.up(BROKER)
+
+
+def _mark_unsent(session: Session, ids: list[uuid.UUID]) -> None:
+    """Clear the runs' ``enqueued`` stamp so the scheduler's next tick re-sends them (best effort:
+    if this fails too, it re-sends them after ``resend_pending_after_seconds``)."""
+    if not ids:
+        return
+    try:
+        with session.get_bind().begin() as connection:
+            connection.execute(
+                update(JobResult)
+                .where(JobResult.id.in_(ids), JobResult.status == Status.PENDING)
+                .values(enqueued=None)
+            )
+    except Exception as exc:
+        if outage_of(exc) is None:
+            raise
+        logger.warning("could not mark %d unsent run(s) for an early re-send", len(ids))
 
 
 def _drop_pending(session: Session) -> None:

@@ -167,8 +167,10 @@ def queue_warning(runtime, queue: str) -> str | None:
     callers warn after the run is committed, so this must never fail the request)."""
     try:
         workers = live_workers(runtime)
-    except BrokerUnavailable:
-        logger.warning("could not check the workers serving queue %s", queue, exc_info=True)
+    except BrokerUnavailable as exc:  # logged once per outage, not once per request
+        from service.infra.outage import BROKER, outages
+
+        outages.down(BROKER, exc)
         return None
     if any(queue in record.queues for record in workers):
         return None

@@ -2,6 +2,7 @@
 
 from service.models.base import Base, utcnow
 from service.models.hooks import JobButton, JobHook, ObjectChangeEvent
+from service.models.idempotency import IdempotencyKey
 from service.models.job import OVERRIDABLE_FIELDS, Job
 from service.models.repository import GitRepository
 from service.models.result import LOG_LEVELS, JobLogEntry, JobOutputFile, JobResult, Status
@@ -15,6 +16,7 @@ __all__ = [
     "PERMISSIONS",
     "Base",
     "GitRepository",
+    "IdempotencyKey",
     "Job",
     "JobButton",
     "JobHook",

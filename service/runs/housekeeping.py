@@ -1,5 +1,7 @@
 """The housekeeping system job: forget finished runs older than ``results_retention_days``.
 
+Also forgets idempotency keys past their 24 hours (service.runs.idempotency).
+
 Deletes each old run with its log entries and output files (stored in the database), and fired
 schedule slots older than the same horizon. Waiting and running work is never touched.
 """
@@ -13,6 +15,7 @@ from sqlalchemy import delete, func, select
 
 from service.jobs import JobIntervals, JobRunner, system_job
 from service.models import JobLogEntry, JobOutputFile, JobResult, ScheduledSlot, Status, utcnow
+from service.runs.idempotency import forget_expired_keys
 
 #: Runs deleted per transaction, so a large purge never holds one long lock.
 DELETE_BATCH = 500
@@ -104,6 +107,8 @@ class Housekeeping(JobRunner):
         settings = self.runtime.settings
         counts = purge_old_results(self.runtime.db, settings.results_retention_days, now=utcnow())
         counts["transient_inputs"] = sweep_transient_input(self.runtime.db, self.runtime.outbox.transient)
+        with self.runtime.db.session() as session:
+            counts["idempotency_keys"] = forget_expired_keys(session)
         self.logger.info(
             "deleted %(results)d results, %(logs)d log entries, %(files)d files, %(slots)d schedule slots"
             " and %(transient_inputs)d orphaned inputs",

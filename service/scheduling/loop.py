@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from service.infra.outage import outage_of, outages
 from service.models import utcnow
 
 logger = logging.getLogger(__name__)
@@ -50,12 +51,19 @@ class Scheduler:
     def tick(self) -> int:
         """Run every step once; return how many rows they acted on."""
         now = self.clock()
-        done = 0
+        done, failed = 0, set()
         for step in self.steps:
             try:
                 done += step(now)
-            except Exception:  # one failing step must not stop the others or the loop
-                logger.exception("scheduler step %s failed", getattr(step, "__name__", step))
+            except Exception as exc:  # one failing step must not stop the others or the loop
+                backend = outage_of(exc)
+                if backend is None:
+                    logger.exception("scheduler step %s failed", getattr(step, "__name__", step))
+                else:  # one line per outage, not a traceback per tick
+                    outages.down(backend, exc)
+                    failed.add(backend)
+        if "database" not in failed and outages.is_down("database"):  # every step reads it
+            outages.up("database")
         return done
 
     def start(self) -> None:
@@ -67,7 +75,12 @@ class Scheduler:
     def run_forever(self, stop: threading.Event) -> None:
         interval = min(self.runtime.settings.scheduler_tick_seconds, MAX_TICK_SECONDS)
         logger.info("scheduler started (tick %.2fs)", interval)
-        self.start()
+        try:
+            self.start()
+        except Exception as exc:  # a backend down at start: log it, the loop rides it out
+            if outage_of(exc) is None:
+                raise
+            outages.down(outage_of(exc), exc)
         while not stop.is_set():
             began = time.monotonic()
             self.tick()

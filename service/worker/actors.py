@@ -42,8 +42,10 @@ def serve(runtime, queues: tuple[str, ...], *, threads: int | None = None, stop=
     job has its periodic run waiting."""
     import threading
 
+    from service.infra.outage import outage_of, outages
     from service.infra.presence import PresencePublisher
     from service.runs.runners import enqueue_system_jobs
+    from service.worker.shutdown import stop_worker
 
     stop = stop or threading.Event()
     worker = dramatiq.Worker(runtime.broker, queues=set(queues),
@@ -52,8 +54,13 @@ def serve(runtime, queues: tuple[str, ...], *, threads: int | None = None, stop=
     worker.start()
     presence = PresencePublisher(runtime, tuple(queues)).start()  # tells everyone which queues we serve
     try:
-        enqueue_system_jobs()
+        try:
+            enqueue_system_jobs()
+        except Exception as exc:  # a backend down at start: the schedulers enqueue them too
+            if outage_of(exc) is None:
+                raise
+            outages.down(outage_of(exc), exc)
         stop.wait()
     finally:
         presence.stop()
-        worker.stop()
+        stop_worker(runtime, worker, grace_seconds=runtime.settings.shutdown_grace_seconds)

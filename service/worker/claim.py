@@ -99,6 +99,21 @@ def claim_and_load(db, job_result_id: uuid.UUID, *, now: datetime | None = None)
         return connection.execute(_CLAIM_RETURNING_RUN, parameters).first()
 
 
+_OURS_ALREADY = _run_details(JobResult.__table__).where(
+    JobResult.id == RUN_ID,
+    JobResult.status == Status.STARTED,
+    JobResult.worker_id == bindparam("claim_worker"),
+)
+
+
+def claimed_by_this_thread(db, job_result_id: uuid.UUID) -> Row | None:
+    """Read a run this thread's earlier claim already took (its reply was lost to an outage)."""
+    with db.engine.connect() as connection:
+        return connection.execute(
+            _OURS_ALREADY, {"run_id": job_result_id, "claim_worker": worker_id()}
+        ).first()
+
+
 def _may_have_transient_input(run: Row) -> bool:
     """Only sensitive jobs and jobs taking files stash input beside the broker (see runs.py)."""
     return run.source is not None and (

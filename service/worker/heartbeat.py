@@ -1,26 +1,47 @@
-"""The worker process's heartbeat: one thread stamping every run this process holds."""
+"""The worker process's heartbeat: one thread stamping the runs this process is really executing."""
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
+from service.infra.outage import DATABASE, outage_of, outages
 from service.models import JobResult, Status, utcnow
-from service.worker.claim import WORKER_ID
+from service.worker.live_runs import LiveRuns, live_runs
 
 logger = logging.getLogger(__name__)
 
+_BEAT_LIVE = (
+    update(JobResult)
+    .where(JobResult.id.in_(bindparam("live_ids", expanding=True)), JobResult.status == Status.STARTED)
+    .values(heartbeat=bindparam("beat"))
+)
+
+
+def beat(db, runs: LiveRuns = live_runs) -> int:
+    """Stamp every live run's heartbeat once; return how many rows were stamped."""
+    ids = runs.alive_ids()
+    if not ids:
+        return 0
+    with db.engine.begin() as connection:
+        return connection.execute(_BEAT_LIVE, {"live_ids": ids, "beat": utcnow()}).rowcount
+
 
 class ProcessHeartbeat:
-    """One thread per worker process stamping every run it holds, whatever runs them."""
+    """One thread per worker process stamping the runs listed in ``live_runs`` whose thread lives.
 
-    def __init__(self):
+    Never the runs a worker id merely names: a run whose thread died, or whose outcome the worker
+    gave up recording, must stop beating so the scheduler's sweep can end it.
+    """
+
+    def __init__(self, runs: LiveRuns = live_runs):
+        self.runs = runs
         self._thread: threading.Thread | None = None
         self._runtime = None
         self._lock = threading.Lock()
+        self._wake = threading.Event()
 
     def ensure_running(self, current) -> None:
         with self._lock:
@@ -32,16 +53,16 @@ class ProcessHeartbeat:
                 self._thread.start()
 
     def _beat(self, current) -> None:
-        prefix = f"{WORKER_ID}:%"
         # Stop once this process is reconfigured or shut down: a new runtime starts its own thread.
         while self._runtime is current and not current.closed:
-            time.sleep(current.settings.heartbeat_seconds)
+            self._wake.wait(current.settings.heartbeat_seconds)
             try:
-                with current.db.session() as session:
-                    session.execute(
-                        update(JobResult)
-                        .where(JobResult.status == Status.STARTED, JobResult.worker_id.like(prefix))
-                        .values(heartbeat=utcnow())
-                    )
-            except Exception:  # a missed beat is retried next time; the thread must live on
-                logger.warning("heartbeat update failed", exc_info=True)
+                beat(current.db, self.runs)
+            except Exception as exc:  # a missed beat is retried next time; the thread must live on
+                if outage_of(exc) is None:
+                    logger.warning("heartbeat update failed", exc_info=True)
+                else:
+                    outages.down(DATABASE, exc)
+                continue
+            if outages.is_down(DATABASE):
+                outages.up(DATABASE)

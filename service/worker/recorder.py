@@ -1,4 +1,9 @@
-"""Recording a run: its log lines and files as they arrive, its heartbeat, and its outcome."""
+"""Recording a run: its log lines and files as they arrive, its heartbeat, and its outcome.
+
+Through a database outage nothing is lost: log lines and files that could not be written stay
+in memory and go with the next write, and ``finish`` can be retried until it succeeds
+(service.worker.engine retries it for ``db_outage_grace_seconds``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections import Counter
 
 from sqlalchemy import bindparam, insert, update
 
+from service.infra.outage import DATABASE, outage_of, outages
 from service.models import JobLogEntry, JobOutputFile, JobResult, Status, utcnow
 from service.runs.periodic import after_finish
 from service.worker.claim import RUN_ID
@@ -17,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 _OUTCOME_FIELDS = ("status", "completed", "result", "error", "traceback", "log_counts")
 _INSERT_LOGS = insert(JobLogEntry)
+_INSERT_FILES = insert(JobOutputFile)
 _BEAT = (
     update(JobResult)
     .where(JobResult.id == RUN_ID)
@@ -34,12 +41,13 @@ _STORE_OUTCOME_NOTING_INTERVAL = _STORE_OUTCOME.returning(JobResult.interval)
 
 class RunRecorder:
     """Writes a run's log entries and files as they arrive, each batch in its own transaction,
-    so they survive whatever the job's own work does."""
+    so they survive whatever the job's own work does; holds them while the database is down."""
 
     def __init__(self, db, job_result_id: uuid.UUID):
         self.db = db
         self.job_result_id = job_result_id
         self.pending: list[dict] = []
+        self.files: list[dict] = []  # output files not yet written (the database was down)
         self.counts: Counter[str] = Counter()
 
     def log(self, entry: dict) -> None:
@@ -47,28 +55,48 @@ class RunRecorder:
         self.pending.append({"id": uuid.uuid4(), "job_result_id": self.job_result_id, **entry})
 
     def file(self, name: str, content: bytes) -> None:
-        with self.db.session() as session:
-            session.add(
-                JobOutputFile(job_result_id=self.job_result_id, name=name, content=content, size=len(content))
-            )
+        self.files.append(
+            {"id": uuid.uuid4(), "job_result_id": self.job_result_id, "name": name, "content": content,
+             "size": len(content), "created": utcnow()}
+        )
+        self._write_held(beat=False)
 
     def take_pending(self) -> list[dict]:
         rows, self.pending = self.pending, []
         return rows
 
     def flush(self) -> None:
-        rows = self.take_pending()
-        if rows:
-            with self.db.engine.begin() as connection:
-                connection.execute(_INSERT_LOGS, rows)
+        self._write_held(beat=False)
 
     def heartbeat(self) -> bool:
-        """Record that the run is alive (with its new log lines); return True if asked to stop."""
-        rows = self.take_pending()
-        with self.db.engine.begin() as connection:
-            if rows:
-                connection.execute(_INSERT_LOGS, rows)
-            return bool(connection.scalar(_BEAT, {"run_id": self.job_result_id, "beat": utcnow()}))
+        """Record that the run is alive (with its new log lines); return True if asked to stop.
+
+        While the database is down the lines stay held and the run goes on (False).
+        """
+        return bool(self._write_held(beat=True))
+
+    def _write_held(self, *, beat: bool):
+        rows, files = self.pending, self.files
+        self.pending, self.files = [], []
+        try:
+            with self.db.engine.begin() as connection:
+                write_held(connection, rows, files)
+                if beat:
+                    return connection.scalar(_BEAT, {"run_id": self.job_result_id, "beat": utcnow()})
+        except Exception as exc:
+            if outage_of(exc) is None:
+                raise
+            outages.down(DATABASE, exc)
+            self.pending, self.files = rows + self.pending, files + self.files  # keep them, in order
+            return None
+        return None
+
+
+def write_held(connection, rows: list[dict], files: list[dict]) -> None:
+    if rows:
+        connection.execute(_INSERT_LOGS, rows)
+    if files:
+        connection.execute(_INSERT_FILES, files)
 
 
 def finish(
@@ -77,7 +105,7 @@ def finish(
     """Store the outcome and, in the same transaction, what follows it (a periodic run's successor);
     a run cancelled or declared lost meanwhile keeps that ending. ``periodic=False`` says the run
     has no interval, so nothing follows it."""
-    rows = recorder.take_pending()
+    rows, files = list(recorder.pending), list(recorder.files)  # kept until written: finish may be retried
     counts = dict(recorder.counts) or dict(outcome.log_counts or {})
     values = dict(
         status=outcome.status,
@@ -89,24 +117,29 @@ def finish(
     )
     parameters = {"run_id": job_result_id, **{f"outcome_{name}": values[name] for name in _OUTCOME_FIELDS}}
     if not periodic:  # the common case: two statements, no ORM session
-        _store_outcome(db, rows, parameters)
-        return
+        _store_outcome(db, rows, files, parameters)
+    else:
+        _store_outcome_and_successor(db, job_result_id, rows, files, parameters)
+    recorder.pending, recorder.files = recorder.pending[len(rows):], recorder.files[len(files):]
+
+
+def _store_outcome_and_successor(db, job_result_id, rows: list[dict], files: list[dict], parameters: dict):
     try:  # the last log lines, the outcome and the successor in one transaction
         with db.session() as session:
             connection = session.connection()
-            if rows:
-                connection.execute(_INSERT_LOGS, rows)
+            write_held(connection, rows, files)
             stored = connection.execute(_STORE_OUTCOME_NOTING_INTERVAL, parameters).first()
             if stored is not None and stored.interval:  # only periodic runs have anything to follow
                 after_finish(session, job_result_id)
-    except Exception:  # never lose the outcome because its follow-up failed
+    except Exception as exc:  # never lose the outcome because its follow-up failed
+        if outage_of(exc) is not None:
+            raise  # retried whole by the caller
         logger.exception("run %s: could not schedule what follows it", job_result_id)
-        _store_outcome(db, rows, parameters)
+        _store_outcome(db, rows, files, parameters)
 
 
-def _store_outcome(db, rows: list[dict], parameters: dict) -> None:
-    """Write the last log lines and the outcome in one transaction."""
+def _store_outcome(db, rows: list[dict], files: list[dict], parameters: dict) -> None:
+    """Write the last log lines, files and the outcome in one transaction."""
     with db.engine.begin() as connection:
-        if rows:
-            connection.execute(_INSERT_LOGS, rows)
+        write_held(connection, rows, files)
         connection.execute(_STORE_OUTCOME, parameters)
