@@ -69,8 +69,11 @@ def _pg_bin() -> Path:
     initdb = shutil.which("initdb")
     if initdb and shutil.which("pg_ctl"):
         return Path(initdb).resolve().parent
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                        key=lambda path: int(path.parent.parent.name) if path.parent.parent.name.isdigit() else 0)
+    def version(path: Path) -> int:
+        name = path.parent.parent.name
+        return int(name) if name.isdigit() else 0
+
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=version)
     if not candidates:
         raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) not found")
     return candidates[-1].parent
@@ -134,7 +137,8 @@ class PostgresServer:
                    f" -c unix_socket_directories={self.directory}"
                    " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
         log = str(self.directory / "postgres.log")
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", log, "-W", "-s", "-o", options, "start")
+        pg_ctl = str(self.bin / "pg_ctl")
+        self._run(pg_ctl, "-D", str(self.data), "-l", log, "-W", "-s", "-o", options, "start")
         wait_until(self._ready, timeout=60, interval=0.05, message=f"postgresql on port {self.port}")
 
     def stop(self, mode: str = "fast") -> None:

@@ -115,4 +115,5 @@ def test_the_outage_log_says_down_once_and_back_once(caplog):
         for _ in range(3):
             log.up(DATABASE)
     messages = [record.getMessage() for record in caplog.records]
-    assert messages == [f"database unavailable ({type(error).__name__}): retrying", "database available again"]
+    down = f"database unavailable ({type(error).__name__}): retrying"
+    assert messages == [down, "database available again"]

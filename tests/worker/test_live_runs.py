@@ -56,8 +56,8 @@ def test_a_given_up_run_whose_job_code_ran_ends_failure_with_the_reason(runtime)
     with runtime.db.session() as session:
         result = session.get(JobResult, run_id)
         assert (result.status, result.error) == (Status.FAILURE, "The database was gone.")
-        assert session.scalars(select(JobLogEntry.message).where(JobLogEntry.job_result_id == run_id)).all() == [
-            "The database was gone."]
+        logged = select(JobLogEntry.message).where(JobLogEntry.job_result_id == run_id)
+        assert session.scalars(logged).all() == ["The database was gone."]
 
 
 def test_a_given_up_run_whose_job_code_never_ran_is_requeued_for_the_scheduler(runtime):
