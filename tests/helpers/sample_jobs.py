@@ -155,3 +155,17 @@ class PickleThrower(Job):
             if isinstance(candidate, multiprocessing.connection.Connection) and not candidate.closed:
                 candidate.send_bytes(pickle.dumps(("done", Payload())))
         return "sent"
+
+
+class Nap(Job):
+    """The fault suite's job: says it runs (so a second execution shows), then rests a moment."""
+
+    milliseconds = IntegerVar(default=300)
+
+    class Meta:
+        has_sensitive_variables = False
+
+    def run(self, milliseconds):
+        self.logger.info("executing")
+        time.sleep(milliseconds / 1000)
+        return "rested"
