@@ -24,6 +24,7 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from service.errors import BrokerUnavailable
+from service.infra.outage import BROKER, outage_of, outages
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +140,14 @@ class PresencePublisher:
         self.record = dataclasses.replace(self.record, seen=_now())
         try:
             self.store.publish(self.record, self.ttl)
-        except Exception:  # a missed beat is retried next time; the worker must not stop for it
-            logger.warning("worker presence update failed", exc_info=True)
+        except Exception as exc:  # a missed beat is retried next time; the worker must not stop for it
+            if outage_of(exc) is None:
+                logger.warning("worker presence update failed", exc_info=True)
+            else:  # one line per outage, not one per beat
+                outages.down(BROKER, exc)
+            return
+        if outages.is_down(BROKER):
+            outages.up(BROKER)
 
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):
@@ -168,8 +175,6 @@ def queue_warning(runtime, queue: str) -> str | None:
     try:
         workers = live_workers(runtime)
     except BrokerUnavailable as exc:  # logged once per outage, not once per request
-        from service.infra.outage import BROKER, outages
-
         outages.down(BROKER, exc)
         return None
     if any(queue in record.queues for record in workers):

@@ -178,3 +178,17 @@ def test_results_cancel_revokes_a_waiting_run(cli, database, jobs):
     outcome = cli("results", "cancel", str(result_id))
     assert outcome.exit_code == 0 and "revoked" in outcome.output
     assert cli("results", "cancel", str(result_id)).exit_code == 1  # already finished
+
+
+def test_runjob_repeating_an_idempotency_key_follows_the_first_run(cli, database, jobs):
+    first = cli("runjob", jobs["hello"], "--username", "ada", "--idempotency-key", "nightly-1")
+    again = cli("runjob", jobs["hello"], "--username", "ada", "--idempotency-key", "nightly-1")
+    assert first.exit_code == again.exit_code == 0, again.output
+    assert "Following the earlier run" in again.output and again.output.rstrip().endswith("SUCCESS")
+    assert len(results(database)) == 1
+
+
+def test_runjob_refuses_an_overlong_idempotency_key_naming_the_option(cli, database, jobs):
+    outcome = cli("runjob", jobs["hello"], "--idempotency-key", "k" * 300)
+    assert outcome.exit_code != 0 and "--idempotency-key" in outcome.output
+    assert results(database) == []
