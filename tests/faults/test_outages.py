@@ -178,6 +178,7 @@ def test_with_redis_down_a_run_request_is_accepted_and_runs_once_redis_is_back(c
     assert row(current, run_id).status == Status.SUCCESS
 
 
+@pytest.mark.timeout(600)  # four faults, each settled in turn: about two minutes on two busy cores
 def test_the_fault_scenario_loses_duplicates_strands_and_fails_nothing():
     """PostgreSQL restart, Redis kill and restart, a SIGKILLed and a SIGTERMed worker, all under a
     stream of API run requests (bench/faults.py prints the same figures)."""
