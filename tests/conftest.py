@@ -177,6 +177,16 @@ def _forget_runtime():
     bootstrap.reset()
 
 
+@pytest.fixture(autouse=True)
+def _forget_outages():
+    """The process's outage log (service.infra.outage) must not carry one test's outage into the next."""
+    from service.infra.outage import outages
+
+    outages.forget()
+    yield
+    outages.forget()
+
+
 def pytest_collection_modifyitems(config, items):
     """On the PostgreSQL pass, run only the tests that touch the database: the rest ran on SQLite's."""
     if TEST_DB != "postgresql":

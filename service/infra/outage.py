@@ -84,6 +84,11 @@ class OutageLog:
     def is_down(self, backend: str) -> bool:
         return backend in self._down
 
+    def forget(self) -> None:
+        """Forget every outage without logging (tests start from a clean slate)."""
+        with self._lock:
+            self._down.clear()
+
 
 #: The process's log of outage transitions (one per process: the transitions are the process's).
 outages = OutageLog()

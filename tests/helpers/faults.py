@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from service.users import create_token, create_user
 from tests.helpers.servers import PostgresServer, RedisServer, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-NAP_VARIABLES = [{"name": "milliseconds", "type": "IntegerVar", "required": False, "default": 300}]
+NAP_VARIABLES = [{"name": "milliseconds", "type": "IntegerVar", "required": False, "default": 200}]
 #: Settings of every process in the scenario: short windows, so a fault settles in seconds.
 SCENARIO_SETTINGS = {
     "heartbeat_seconds": "0.5",
@@ -48,9 +49,9 @@ EXPECTED_FAILURES = ("Worker lost", "The worker stopped")
 class Options:
     workers: int = 2
     threads: int = 4
-    clients: int = 3
-    client_pause: float = 0.15  # between one client's requests
-    nap_ms: int = 300
+    clients: int = 2
+    client_pause: float = 0.5  # between one client's requests: a rate two busy cores keep up with
+    nap_ms: int = 200
     redis_down_seconds: float = 3.0
     settle_timeout: float = 90.0
 
@@ -149,6 +150,9 @@ class Scenario:
             for _ in range(self.options.workers):
                 self.start_worker()
             self.schedulers.append(self._spawn("scheduler", "scheduler"))
+            self.wait_for_workers(self.options.workers)
+            wait_until(lambda: "scheduler started" in self.logs(), timeout=120, interval=0.1,
+                       message="the scheduler to start")
             self.stream = Stream(self.app, token, self.job_id, self.options)
         except BaseException:
             self.__exit__()
@@ -165,6 +169,11 @@ class Scenario:
                 process.wait(timeout=30)
         bootstrap.reset()
         self.redis.stop()
+        keep = os.environ.get("JOBSYNC_FAULTS_KEEP_LOGS")  # a directory to copy the processes' logs to
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            for path in self.directory.glob("*.log"):
+                shutil.copy(path, Path(keep) / path.name)
         self.pg.remove()
 
     def _job_and_token(self) -> tuple[uuid.UUID, str]:
@@ -190,6 +199,14 @@ class Scenario:
         return subprocess.Popen([sys.executable, "-m", "service.cli", *arguments], env=self._env(), cwd=ROOT,
                                 stdout=log, stderr=subprocess.STDOUT)
 
+    def wait_for_workers(self, count: int) -> None:
+        """Wait until ``count`` worker processes have announced themselves (slow to start on busy cores)."""
+        from service.infra.presence import live_workers
+
+        pids = lambda: {record.pid for record in live_workers(self.runtime)}  # noqa: E731
+        wait_until(lambda: {p.pid for p in self.workers if p.poll() is None} <= pids()
+                   and len(self.workers) >= count, timeout=120, interval=0.1, message=f"{count} workers up")
+
     def start_worker(self) -> subprocess.Popen:
         process = self._spawn("worker", "worker", "--threads", str(self.options.threads))
         self.workers.append(process)
@@ -207,8 +224,11 @@ class Scenario:
                 JobResult.id.in_(run_ids), JobResult.status.not_in(Status.FINAL)))
 
     def settle(self, name: str, since: float) -> float:
-        """Wait until every run accepted so far has ended; record and return the seconds since ``since``."""
-        run_ids = self.stream.accepted_before(time.monotonic())
+        """Wait until every run accepted up to ``since`` (the server's return, or the kill) has
+        ended; record and return the seconds that took from ``since``."""
+        run_ids = self.stream.accepted_before(since)
+        unsettled = self._try_unsettled(run_ids)
+        self.fault_log.append(f"{name}: {unsettled} run(s) unsettled when it began to count")
         wait_until(lambda: self._try_unsettled(run_ids) == 0, timeout=self.options.settle_timeout,
                    interval=0.1, message=f"every run accepted before the end of '{name}' to settle")
         seconds = time.monotonic() - since
@@ -234,8 +254,10 @@ class Scenario:
     # -- faults ---------------------------------------------------------------------------------
     def restart_postgres(self) -> float:
         self.stream.phase = "postgresql restart"
+        began = time.monotonic()
         self.pg.restart()
         back = time.monotonic()
+        self.fault_log.append(f"pg_ctl restart -m fast took {back - began:.1f} s")
         self.wait_for_requests(5)
         return self.settle("postgresql restart", back)
 
@@ -261,7 +283,9 @@ class Scenario:
         killed = time.monotonic()
         self.workers.remove(victim)
         self.start_worker()
-        return self.settle("worker SIGKILL", killed)
+        settled = self.settle("worker SIGKILL", killed)
+        self.wait_for_workers(len(self.workers))
+        return settled
 
     def sigterm_worker(self) -> float:
         self.stream.phase = "worker SIGTERM"
@@ -271,9 +295,12 @@ class Scenario:
         victim.terminate()
         stopped = time.monotonic()
         self.start_worker()
+        settled = self.settle("worker SIGTERM", stopped)
         victim.wait(timeout=float(SCENARIO_SETTINGS["shutdown_grace_seconds"]) + 60)
+        self.fault_log.append(f"the SIGTERMed worker exited after {time.monotonic() - stopped:.1f} s")
         self.workers.remove(victim)
-        return self.settle("worker SIGTERM", stopped)
+        self.wait_for_workers(len(self.workers))
+        return settled
 
     def run_all(self) -> Report:
         self.stream.start()
@@ -320,6 +347,7 @@ class Scenario:
             settle_seconds=dict(self.settle_seconds),
             errors=list(self.stream.errors[:5]),
             tracebacks_in_logs=self.logs().count("Traceback (most recent call last)"),
+            notes=list(self.fault_log),
         )
 
 
@@ -339,6 +367,7 @@ class Report:
     settle_seconds: dict
     errors: list[str]
     tracebacks_in_logs: int
+    notes: list[str]
 
     def lines(self) -> list[str]:
         lines = [f"runs accepted:   {self.accepted}", f"succeeded:       {self.succeeded}",
@@ -354,4 +383,4 @@ class Report:
         lines.append("seconds from the server's return (or the kill) until every accepted run settled:")
         for name, seconds in self.settle_seconds.items():
             lines.append(f"  {name:20} {seconds:.1f}")
-        return lines
+        return lines + self.notes
