@@ -40,6 +40,7 @@ def db_upgrade(state) -> None:
 def worker_command(state, queues: tuple[str, ...], threads: int | None) -> None:
     """Run a Dramatiq worker for QUEUES (default: every queue, extensions' included)."""
     from service.extensions import ready_extensions
+    from service.infra.outage import retry_through_outage
     from service.sources.extension_jobs import refresh_extension_jobs
     from service.sources.local import refresh_local_jobs
     from service.worker import actors
@@ -49,8 +50,9 @@ def worker_command(state, queues: tuple[str, ...], threads: int | None) -> None:
     unknown = sorted(set(queues) - set(runtime.settings.all_queues))
     if unknown:
         raise click.BadParameter(f"unknown queue(s): {', '.join(unknown)}", param_hint="QUEUES")
-    refresh_local_jobs(runtime)
-    refresh_extension_jobs(runtime)
+    # A database restarting as the worker starts is waited for, not a reason to exit.
+    retry_through_outage(lambda: (refresh_local_jobs(runtime), refresh_extension_jobs(runtime)),
+                         grace_seconds=runtime.settings.db_outage_grace_seconds, what="worker start-up")
     ready_extensions(runtime)
     stop = _wait_for_stop_signal()
     actors.serve(runtime, queues or runtime.settings.all_queues, threads=threads, stop=stop)
