@@ -79,11 +79,12 @@ def _execute(current, run, live, recorder: RunRecorder) -> ChildOutcome | None:
             live.job_code_started = True
             return run_runner(current, result_id, recorder)
         transient = _take_transient_input(current, run)
+        live.input_taken = bool(transient)
         request = build_request(current.db, current.settings, run, transient)
         live.job_code_started = True
         return _run_isolated(current.settings, request, recorder, run.time_limit)
     except Exception as exc:  # our failure to start the run must still end the run, never hang it
-        if outage_of(exc) is not None and not live.job_code_started:
+        if outage_of(exc) is not None and live.may_requeue:
             return None
         logger.exception("run %s could not be started", result_id)
         return ChildOutcome(

@@ -19,6 +19,12 @@ class LiveRun:
     thread: threading.Thread
     #: Set once the job's own code may have run: from then on the run is failed, never re-queued.
     job_code_started: bool = False
+    #: Set once its transient input (sensitive values, uploads) was taken: it cannot run again either.
+    input_taken: bool = False
+
+    @property
+    def may_requeue(self) -> bool:
+        return not (self.job_code_started or self.input_taken)
 
 
 class LiveRuns:

@@ -32,7 +32,7 @@ def stop_worker(runtime, worker, *, grace_seconds: float, runs: LiveRuns = live_
         runs.remove(run.id)
         try:
             retry_through_outage(
-                lambda run=run: release(runtime.db, run.id, job_code_started=run.job_code_started,
+                lambda run=run: release(runtime.db, run.id, job_code_started=not run.may_requeue,
                                         reason=reason),
                 grace_seconds=RELEASE_GRACE_SECONDS, what=f"run {run.id}: releasing it on stop")
         except OutageOutlasted as exc:  # the scheduler's sweep ends it: it no longer beats
