@@ -15,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from repos.legacy_discovery import discover_unregistered_modules
 from repos.loader import (
     JOBS_PACKAGE,
     describe_exception,
@@ -24,7 +25,7 @@ from repos.loader import (
     repository_traceback,
 )
 from repos.report import PROGRESS_PREFIX, DiscoveredJob, DiscoveryReport, ModuleError
-from service.jobs.registry import clear_registry, registered_jobs
+from service.jobs.registry import clear_registry, registered_jobs, registration_refusals
 
 
 class ImportTracer(importlib.abc.MetaPathFinder):
@@ -98,8 +99,10 @@ def discover_in_this_process(namespace: str, checkout: Path, tracer: ImportTrace
         errors.append(ModuleError(package, message, described.traceback))
         clear_registry()
         errors.extend(import_submodules_individually(namespace, checkout))
+    errors.extend(discover_unregistered_modules(namespace, checkout))
     jobs, spec_errors = _registered_jobs(namespace, checkout)
-    return DiscoveryReport(namespace=namespace, jobs=jobs, module_errors=errors + spec_errors)
+    refused = [ModuleError(module_name, reason) for module_name, reason in registration_refusals()]
+    return DiscoveryReport(namespace=namespace, jobs=jobs, module_errors=errors + refused + spec_errors)
 
 
 def _import_package(namespace: str, checkout: Path) -> BaseException | None:

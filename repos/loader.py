@@ -3,7 +3,8 @@
 A synthetic top-level module ``<slug>`` whose ``__path__`` is ``[checkout]`` makes the checkout's
 ``jobs`` package importable as ``<slug>.jobs`` (and its helpers as ``<slug>.<name>``). Purging
 ``<slug>`` and ``<slug>.*`` from ``sys.modules`` lets a later commit be loaded in the same process.
-Bytecode is never written: checkouts are immutable.
+Bytecode is never written: checkouts are immutable. Loading a checkout also installs Nautobot's
+import paths (``repos.import_aliases``): only processes that run repository code ever do.
 """
 
 import importlib
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from repos import import_aliases
 from repos.errors import JobClassNotFound, PackageImportFailed
 from repos.naming import NAMESPACE_MARKER, is_slug_shaped
 from repos.report import ModuleError
@@ -25,6 +27,7 @@ __all__ = [
     "JOBS_PACKAGE",
     "describe_exception",
     "import_jobs_package",
+    "import_remaining_submodules",
     "import_submodules_individually",
     "install_namespace",
     "jobs_submodule_names",
@@ -38,7 +41,12 @@ JOBS_PACKAGE = "jobs"
 
 
 def install_namespace(slug: str, checkout: str | Path) -> types.ModuleType:
-    """Make ``checkout`` importable as package ``slug``, replacing any other commit loaded under it."""
+    """Make ``checkout`` importable as package ``slug``, replacing any other commit loaded under it.
+
+    Nautobot's import paths (``repos.import_aliases``) become importable too: this process runs
+    repository code.
+    """
+    import_aliases.install()
     location = str(Path(checkout).resolve())
     current = sys.modules.get(slug)
     if current is not None and getattr(current, NAMESPACE_MARKER, None) == location:
@@ -102,6 +110,11 @@ def import_submodules_individually(slug: str, checkout: str | Path) -> list[Modu
     """
     purge_namespace(slug)
     _install_empty_jobs_package(slug, checkout)
+    return import_remaining_submodules(slug, checkout)
+
+
+def import_remaining_submodules(slug: str, checkout: str | Path) -> list[ModuleError]:
+    """Import each module of ``jobs/`` not imported yet, each on its own; return their failures."""
     errors = []
     for name in jobs_submodule_names(checkout):
         module_name = f"{slug}.{JOBS_PACKAGE}.{name}"

@@ -49,6 +49,8 @@ class SettingsSchema(Schema):
     secret_key = fields.String(required=True, validate=validate.Length(min=1))
     allow_local_repositories = fields.Boolean(required=True)
     queues = fields.List(fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.-]+$")), required=True)
+    queue_aliases = fields.Dict(keys=fields.String(validate=validate.Length(min=1)),
+                                values=fields.String(validate=validate.Length(min=1)), required=True)
     extensions = fields.List(fields.String(), required=True)
     extension_settings = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
     isolation = fields.String(required=True, validate=validate.OneOf(["process", "thread"]))
@@ -80,6 +82,21 @@ class SettingsSchema(Schema):
                               validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
 
 
+class QueueNames(tuple):
+    """The queues workers serve, in priority order, carrying ``queue_aliases`` to resolve names."""
+
+    aliases: dict
+
+    def __new__(cls, names, aliases: dict | None = None) -> QueueNames:
+        queues = super().__new__(cls, names)
+        queues.aliases = dict(aliases or {})
+        return queues
+
+    def resolve(self, name: str) -> str:
+        """Return the queue that serves ``name`` (itself unless an alias maps it)."""
+        return self.aliases.get(name, name)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     database_url: str | None
@@ -88,6 +105,7 @@ class Settings:
     secret_key: str
     allow_local_repositories: bool
     queues: tuple[str, ...]
+    queue_aliases: dict  # a queue name jobs ask for (Celery's "celery") -> the queue that runs them
     extensions: tuple[str, ...]
     extension_settings: dict
     # "<name>.<queue>" of every loaded extension, filled in by bootstrap.configure (not a config key)
@@ -127,10 +145,11 @@ class Settings:
         return self.database_url or f"sqlite:///{self.data_path / 'jobsync.sqlite3'}"
 
     @property
-    def all_queues(self) -> tuple[str, ...]:
+    def all_queues(self) -> QueueNames:
         """Built-in queues in priority order, then custom ones in the order configured, then extensions'."""
         custom = tuple(q for q in self.queues if q not in BUILTIN_QUEUES)
-        return BUILTIN_QUEUES + custom + tuple(q for q in self.extension_queues if q not in custom)
+        names = BUILTIN_QUEUES + custom + tuple(q for q in self.extension_queues if q not in custom)
+        return QueueNames(names, self.queue_aliases)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -188,10 +207,22 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
         message = problem[0] if isinstance(problem, list) else problem
         raise ConfigError(f"config key {key!r}: {message}", key=key) from None
     data["queues"] = tuple(data["queues"])
+    _check_queue_aliases(data["queue_aliases"], data["queues"])
     data["extensions"] = tuple(data["extensions"])
     data["hook_loop_users"] = tuple(data["hook_loop_users"])
     data["sanitiser_patterns"] = tuple(tuple(pair) for pair in data["sanitiser_patterns"])
     return Settings(**data)
 
 
-__all__ = ["BUILTIN_QUEUES", "Settings", "load_settings"]
+def _check_queue_aliases(aliases: dict, queues: tuple[str, ...]) -> None:
+    served = set(BUILTIN_QUEUES) | set(queues)
+    for alias, target in aliases.items():
+        if target not in served:
+            raise ConfigError(
+                f"config key 'queue_aliases': {alias!r} maps to {target!r}, which is not a queue "
+                f"(choose from {', '.join(sorted(served))})",
+                key="queue_aliases",
+            )
+
+
+__all__ = ["BUILTIN_QUEUES", "QueueNames", "Settings", "load_settings"]

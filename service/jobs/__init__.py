@@ -5,7 +5,7 @@ Pure Python: nothing here imports the service, the database, the broker or git.
 """
 
 from .backends import BackendContext, DataBackend
-from .base import Job
+from .base import BaseJob, Job, is_job
 from .context import DEFAULT_MAX_FILE_BYTES
 from .errors import (
     DispatcherNotConfigured,
@@ -14,13 +14,14 @@ from .errors import (
     JobNotRunning,
     JobsyncError,
     RegistrationError,
+    RunJobTaskFailed,
     RunnerNotFound,
     SoftTimeLimitExceeded,
     ValidationError,
 )
-from .intervals import JobIntervals
+from .intervals import JobIntervalChoices, JobIntervals
 from .lifecycle import ExceptionInfo, RunOutcome, execute
-from .logs import FAILURE, SUCCESS, JobLogger, LogEntry, LogSink
+from .logs import FAILURE, SUCCESS, JobLogger, LogEntry, LogSink, get_task_logger
 from .options import JobOptions
 from .receivers import JobButtonReceiver, JobHookReceiver, ObjectData
 from .registry import clear_registry, job_path, register_jobs, registered_jobs
@@ -49,14 +50,17 @@ from .variables import (
     MultiChoiceVar,
     MultiObjectVar,
     ObjectVar,
+    ScriptVariable,
     StringVar,
     TextVar,
     UploadedFile,
     Variable,
+    is_variable,
 )
 
 __all__ = [
     "BackendContext",
+    "BaseJob",
     "BooleanVar",
     "ChoiceVar",
     "DEFAULT_MAX_FILE_BYTES",
@@ -77,6 +81,7 @@ __all__ = [
     "JobButtonReceiver",
     "JobFailed",
     "JobHookReceiver",
+    "JobIntervalChoices",
     "JobIntervals",
     "JobLogger",
     "JobNotRunning",
@@ -91,10 +96,12 @@ __all__ = [
     "ObjectData",
     "ObjectVar",
     "RegistrationError",
+    "RunJobTaskFailed",
     "RunOutcome",
     "RunnerNotFound",
     "SUCCESS",
     "Sanitiser",
+    "ScriptVariable",
     "SoftTimeLimitExceeded",
     "StringVar",
     "TestRun",
@@ -106,6 +113,9 @@ __all__ = [
     "execute",
     "find_runner",
     "get_dispatcher",
+    "get_task_logger",
+    "is_job",
+    "is_variable",
     "job_path",
     "register_jobs",
     "registered_jobs",

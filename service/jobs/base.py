@@ -22,7 +22,7 @@ class Job:
     """Base class of every job: variables are class attributes, metadata lives in ``Meta``.
 
     While the lifecycle driver runs it, an instance has ``logger`` (a JobLogger), ``dryrun``,
-    ``user`` and ``job_result``.
+    ``user``, ``job_result`` and ``request`` (``.id`` and ``.user``).
     """
 
     class Meta:
@@ -47,6 +47,8 @@ class Job:
         self.dryrun = False
         self.user: Any = None
         self.job_result: Any = None
+        self.request: Any = None
+        self._failed = False
         self._context: RunContext | None = None
 
     # ----- class-level description -------------------------------------------------------------
@@ -154,13 +156,14 @@ class Job:
 
     def run(self, **data: Any) -> Any:
         """Do the job's work with the cleaned variable values; the return value is the result."""
-        raise NotImplementedError(f"{type(self).__qualname__} must define run()")
+        raise NotImplementedError("Jobs must define the run method.")
 
     def on_success(self, retval: Any, task_id: str, args: tuple, kwargs: dict) -> None:
         """React to a successful run."""
 
     def on_failure(self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: Any) -> None:
-        """React to a failed run (``exc`` is JobFailed when the job called ``fail()``)."""
+        """React to a failed run: ``exc`` is the exception raised, or the return value of ``run``
+        (or of ``before_start``) when the job called ``fail()``; ``einfo`` is None then."""
 
     def after_return(
         self, status: str, retval: Any, task_id: str, args: tuple, kwargs: dict, einfo: Any
@@ -171,13 +174,19 @@ class Job:
 
     @property
     def failed(self) -> bool:
-        """Tell whether the run has been marked failed (``fail()`` or a failure log)."""
-        return bool(getattr(self.logger, "failed", False))
+        """Tell whether the run has been marked failed (``fail()`` or 1.x ``log_failure()``)."""
+        return self._failed
+
+    @failed.setter
+    def failed(self, value: bool) -> None:
+        # Nautobot 1.x jobs set ``self.failed = True`` themselves.
+        self._failed = bool(value)
 
     def fail(self, message: object, *args: Any, **kwargs: Any) -> None:
         """Log a failure and mark the run failed, without stopping it."""
         kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1
         self.logger.log(FAILURE, message, *args, **kwargs)
+        self._failed = True
 
     def log_debug(self, *args: Any, **kwargs: Any) -> None:
         """Log at debug level: ``log_debug(message, obj=None)`` (or 1.x ``log_debug(obj, message)``)."""
@@ -196,8 +205,9 @@ class Job:
         self._log_compat(logging.WARNING, args, kwargs)
 
     def log_failure(self, *args: Any, **kwargs: Any) -> None:
-        """Log a failure and mark the run failed: ``log_failure(message, obj=None)`` or 1.x order."""
+        """Log a failure and mark the run failed (Nautobot 1.x): ``log_failure(message, obj=None)``."""
         self._log_compat(FAILURE, args, kwargs)
+        self._failed = True
 
     def _log_compat(self, level: int, args: tuple, kwargs: dict[str, Any]) -> None:
         message, obj = split_log_arguments(args, dict(kwargs))
@@ -227,6 +237,15 @@ class Job:
         if not target.is_relative_to(base):
             raise ValidationError({"path": [f"{path} is outside the job's directory."]})
         return target
+
+
+#: Nautobot's ``BaseJob``: the base for a family of jobs sharing code (the same class here).
+BaseJob = Job
+
+
+def is_job(obj: Any) -> bool:
+    """Tell whether ``obj`` is a job class (a Job subclass other than the bases), as Nautobot does."""
+    return isinstance(obj, type) and issubclass(obj, Job) and not obj.__dict__.get("_abstract_job", obj is Job)
 
 
 def _is_reserved(name: str) -> bool:

@@ -52,3 +52,37 @@ class RunContext:
                 f"jobs may create files of at most {self.max_file_bytes} bytes ({_mib(self.max_file_bytes)})."
             )
         self.sink.save_file(name, data)
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """What a job sees as ``self.request``: ``.id`` (Nautobot 2's Celery task id, the run's id) and
+    ``.user`` (Nautobot 1.x's web request user)."""
+
+    id: str
+    user: Any = None
+
+
+@dataclass(frozen=True)
+class RunUser:
+    """The user a run belongs to, as job code sees it (``self.user``, ``self.request.user``)."""
+
+    id: str | None = None
+    username: str = ""
+
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        """Answer Nautobot's permission question: jobsync has no Nautobot object permissions, so no."""
+        return False
+
+    def __str__(self) -> str:
+        return self.username
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What job code sees as ``self.job_result``: the run's id, user, input and creation time."""
+
+    id: str
+    user: RunUser | None = None
+    task_kwargs: dict | None = None
+    date_created: Any = None

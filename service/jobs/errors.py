@@ -4,7 +4,8 @@ JobsyncError                      every error jobsync raises on purpose
  ├── ValidationError              bad input; ``fields`` maps field -> [messages]   (HTTP 400)
  ├── RegistrationError            a job class refused by ``register_jobs``
  ├── SoftTimeLimitExceeded        raised inside a job when its soft time limit passes
- ├── JobFailed                    handed to ``on_failure`` when a job called ``fail()``
+ ├── JobFailed                    raised by job code to end its run FAILURE with a message
+ │    └── RunJobTaskFailed        Nautobot's name for it
  ├── JobNotRunning                a run-only facility (``create_file``) used outside a run
  ├── FileTooLarge                 ``create_file`` content above the run's size limit
  ├── DispatcherNotConfigured      ``JobRunner.enqueue`` before the service installed a dispatcher
@@ -48,9 +49,13 @@ class SoftTimeLimitExceeded(JobsyncError):
 
 
 class JobFailed(JobsyncError):
-    """The job reported failure (``fail()`` or a failure log) without raising."""
+    """Job code gives up: the run ends FAILURE with this message."""
 
     code = "job_failed"
+
+
+class RunJobTaskFailed(JobFailed):
+    """Nautobot's exception for a job that cannot go on, so its job code runs unchanged."""
 
 
 class JobNotRunning(JobsyncError):

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .base import Job
-from .context import DEFAULT_MAX_FILE_BYTES, RunContext
-from .errors import JobFailed, SoftTimeLimitExceeded, ValidationError
+from .context import DEFAULT_MAX_FILE_BYTES, RunContext, TaskRequest
+from .errors import SoftTimeLimitExceeded, ValidationError
 from .legacy import has_legacy_run, test_method_names
-from .logs import LogRecorder, LogSink, detached_logger
+from .logs import LogRecorder, LogSink, detached_logger, task_loggers_to
 from .sanitise import Sanitiser
 from .variables import DryRunVar
 
@@ -63,19 +63,25 @@ class _Run:
         self.logger = detached_logger(
             f"jobsync.job.{job_class.__module__}.{job_class.__qualname__}", self.recorder
         )
+        self.job: Job | None = None
+        self.invalid = False
         self.error: str | None = None
         self.einfo: ExceptionInfo | None = None
 
     def call(self, stage: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[bool, Any]:
-        """Call one lifecycle method with its logs grouped under ``stage``; return (ok, value)."""
+        """Call one lifecycle method with its logs grouped under ``stage``; return (ok, value).
+
+        When it raises, the value is the exception.
+        """
         self.recorder.grouping = stage
         try:
-            return True, func(*args, **kwargs)
+            with task_loggers_to(self.recorder):
+                return True, func(*args, **kwargs)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # a job's SystemExit must end its run, not the worker
             self.record_exception(exc)
-            return False, None
+            return False, exc
 
     def record_exception(self, exc: BaseException) -> None:
         """Log the exception at error level and keep the first one as the run's error."""
@@ -88,11 +94,12 @@ class _Run:
 
     @property
     def failed(self) -> bool:
-        return self.einfo is not None or self.logger.failed
+        """A run fails on an exception, invalid input or ``fail()``; a failure log alone does not."""
+        return self.einfo is not None or self.invalid or bool(self.job is not None and self.job.failed)
 
     def outcome(self, result: Any, dryrun: bool) -> RunOutcome:
         error = self.error
-        if error is None and self.logger.failed:
+        if error is None and self.failed:
             error = self.recorder.first_failure or "The job reported a failure."
         return RunOutcome(
             status=FAILURE if self.failed else SUCCESS,
@@ -132,6 +139,8 @@ def execute(
         return run.outcome(None, bool(dryrun))
     dryrun = options.read_only or (options.dryrun_default if dryrun is None else bool(dryrun))
     job.logger, job.user, job.job_result = run.logger, user, job_result
+    job.request = TaskRequest(id=run.task_id, user=user)
+    run.job = job
     job._context = RunContext(sink=sink, max_file_bytes=max_file_bytes)
     ok, kwargs = run.call("validation", _validated, run, job_class, data, files)
     if not ok or kwargs is None:
@@ -148,6 +157,7 @@ def _validated(run: _Run, job_class: type[Job], data: Any, files: Any) -> dict[s
     except ValidationError as exc:
         for field, messages in exc.fields.items():
             run.logger.failure("%s: %s", field, " ".join(messages))
+        run.invalid = True
         run.error = run.sanitise(f"Invalid job data: {exc}")
         return None
 
@@ -161,25 +171,34 @@ def _apply_dryrun_variables(job_class: type[Job], kwargs: dict[str, Any], dryrun
 
 
 def _drive(run: _Run, job: Job, kwargs: dict[str, Any]) -> Any:
-    """Call the lifecycle methods in order; return the JSON-safe result (or None)."""
+    """Call the lifecycle methods as Nautobot 2's ``run_job`` does; return the JSON-safe result.
+
+    ``on_failure``/``after_return`` get the exception and its einfo when one was raised, else the
+    return value (of ``run``, or of a ``before_start`` that called ``fail()``) and no einfo.
+    """
     args: tuple = ()
-    ok, _ = run.call("before_start", job.before_start, run.task_id, args, kwargs)
-    retval = None
-    if ok and not job.failed:
-        retval = _run_body(run, job, kwargs)
-    result = _json_result(run, retval)
+    ok, retval = run.call("before_start", job.before_start, run.task_id, args, kwargs)
+    if ok and not run.failed:
+        ok, retval = _run_body(run, job, kwargs)
+    result = _json_result(run, retval) if ok else None
+    if ok and not run.failed:
+        ok, exc = run.call("on_success", job.on_success, retval, run.task_id, args, kwargs)
+        if not ok:
+            retval = exc
     if run.failed:
-        exc = run.einfo.exception if run.einfo else JobFailed(run.recorder.first_failure or "Job failed.")
-        run.call("on_failure", job.on_failure, exc, run.task_id, args, kwargs, run.einfo)
-    else:
-        run.call("on_success", job.on_success, retval, run.task_id, args, kwargs)
+        einfo = run.einfo if not ok else None
+        run.call("on_failure", job.on_failure, retval, run.task_id, args, kwargs, einfo)
     status = FAILURE if run.failed else SUCCESS
-    run.call("after_return", job.after_return, status, retval, run.task_id, args, kwargs, run.einfo)
+    einfo = run.einfo if not ok else None
+    run.call("after_return", job.after_return, status, retval, run.task_id, args, kwargs, einfo)
     return result
 
 
-def _run_body(run: _Run, job: Job, kwargs: dict[str, Any]) -> Any:
-    """Call ``run`` (2.x keywords, or 1.x ``run(data, commit)`` then ``test_*`` then ``post_run``)."""
+def _run_body(run: _Run, job: Job, kwargs: dict[str, Any]) -> tuple[bool, Any]:
+    """Call ``run`` (2.x keywords, or 1.x ``run(data, commit)`` then ``test_*`` then ``post_run``).
+
+    Return (ok, value): the return value of ``run``, or the exception that stopped the body.
+    """
     legacy = has_legacy_run(job)
     report_only = type(job).run is Job.run and bool(test_method_names(job))
     if report_only:
@@ -188,14 +207,18 @@ def _run_body(run: _Run, job: Job, kwargs: dict[str, Any]) -> Any:
         ok, retval = run.call("run", job.run, dict(kwargs), commit=not job.dryrun)
     else:
         ok, retval = run.call("run", job.run, **kwargs)
-    if legacy or report_only:
-        for name in test_method_names(job) if ok else []:
-            ok, _ = run.call(name, getattr(job, name))
-            if not ok:
-                break
-        if callable(getattr(job, "post_run", None)):
-            run.call("post_run", job.post_run)
-    return retval
+    if not (legacy or report_only):
+        return ok, retval
+    for name in test_method_names(job) if ok else []:
+        ok, failure = run.call(name, getattr(job, name))
+        if not ok:
+            retval = failure
+            break
+    if callable(getattr(job, "post_run", None)):  # 1.x ran post_run whatever happened before
+        post_ok, failure = run.call("post_run", job.post_run)
+        if ok and not post_ok:
+            return False, failure
+    return ok, retval
 
 
 def _json_result(run: _Run, retval: Any) -> Any:

@@ -1,42 +1,42 @@
-"""The job logger: a standard ``logging.Logger`` with SUCCESS and FAILURE levels, and the
-handler that turns its records into sanitised ``LogEntry`` rows for a sink."""
+"""The job logger: a standard ``logging.Logger`` with SUCCESS and FAILURE levels (Nautobot's 25 and
+35), module-level task loggers that reach the running job's log (Celery's ``get_task_logger``), and
+the handler that turns records into sanitised ``LogEntry`` rows for a sink."""
 
+import contextvars
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-SUCCESS = 25
-FAILURE = 45
+SUCCESS = 25  # between INFO and WARNING, as in Nautobot
+FAILURE = 35  # between WARNING and ERROR, as in Nautobot
 logging.addLevelName(SUCCESS, "SUCCESS")
 logging.addLevelName(FAILURE, "FAILURE")
 
-LEVELS = ("debug", "info", "success", "warning", "failure", "error")
+LEVELS = ("debug", "info", "success", "warning", "failure", "error", "critical")
 FALLBACK_LOGGER_NAME = "jobsync.jobs"
+#: Parent of every ``get_task_logger`` logger, like Celery's ``celery.task``.
+TASK_LOGGER_NAME = "jobsync.task"
 
 
 def level_name(levelno: int) -> str:
-    """Map a logging level number to one of ``LEVELS`` (CRITICAL counts as error)."""
-    if levelno < logging.INFO:
-        return "debug"
-    if levelno < SUCCESS:
-        return "info"
-    if levelno < logging.WARNING:
-        return "success"
-    if levelno < logging.ERROR:
-        return "warning"
-    if levelno < FAILURE or levelno >= logging.CRITICAL:
-        return "error"
-    return "failure"
+    """Map a logging level number to one of ``LEVELS``."""
+    bounds = ((logging.INFO, "debug"), (SUCCESS, "info"), (logging.WARNING, "success"),
+              (FAILURE, "warning"), (logging.ERROR, "failure"), (logging.CRITICAL, "error"))
+    return next((name for bound, name in bounds if levelno < bound), "critical")
 
 
 class JobLogger(logging.Logger):
-    """Logger with ``success()`` and ``failure()``; remembers whether any failure was logged."""
+    """Logger with ``success()`` and ``failure()``, Nautobot's extra levels.
+
+    A failure entry does not fail the run (Nautobot 2): only ``Job.fail()``, 1.x ``log_failure()``
+    or an exception does.
+    """
 
     def __init__(self, name: str, level: int = logging.DEBUG):
         super().__init__(name, level)
-        self.failed = False
 
     def success(self, msg: object, *args: Any, **kwargs: Any) -> None:
         """Log at SUCCESS (between INFO and WARNING)."""
@@ -45,15 +45,10 @@ class JobLogger(logging.Logger):
             self._log(SUCCESS, msg, args, **kwargs)
 
     def failure(self, msg: object, *args: Any, **kwargs: Any) -> None:
-        """Log at FAILURE (between WARNING and ERROR); the run ends FAILURE but goes on."""
+        """Log at FAILURE (between WARNING and ERROR); the run's outcome is unchanged."""
         if self.isEnabledFor(FAILURE):
             kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 1
             self._log(FAILURE, msg, args, **kwargs)
-
-    def handle(self, record: logging.LogRecord) -> None:
-        if level_name(record.levelno) == "failure":
-            self.failed = True
-        super().handle(record)
 
 
 def detached_logger(name: str, *handlers: logging.Handler) -> JobLogger:
@@ -63,6 +58,49 @@ def detached_logger(name: str, *handlers: logging.Handler) -> JobLogger:
     for handler in handlers:
         logger.addHandler(handler)
     return logger
+
+
+_task_loggers: dict[str, JobLogger] = {}
+_current_recorder: contextvars.ContextVar["logging.Handler | None"] = contextvars.ContextVar(
+    "jobsync_current_recorder", default=None
+)
+
+
+class _CurrentRunHandler(logging.Handler):
+    """Send task loggers' records to the recorder of the run going on in this thread, if any."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        recorder = _current_recorder.get()
+        if recorder is not None:
+            recorder.handle(record)
+
+
+_task_parent = logging.getLogger(TASK_LOGGER_NAME)
+_task_parent.setLevel(logging.DEBUG)
+_task_parent.addHandler(_CurrentRunHandler())
+
+
+def get_task_logger(name: str) -> JobLogger:
+    """Return the module-level logger ``name`` whose records reach the running job's log.
+
+    Celery's ``get_task_logger(__name__)``, as Nautobot job modules use it; outside a run its
+    records go to ordinary logging.
+    """
+    logger = _task_loggers.get(name)
+    if logger is None:
+        logger = _task_loggers[name] = JobLogger(name)
+        logger.parent = _task_parent
+    return logger
+
+
+@contextmanager
+def task_loggers_to(recorder: logging.Handler) -> Iterator[None]:
+    """Send task loggers' records to ``recorder`` while a run is in progress in this context."""
+    token = _current_recorder.set(recorder)
+    try:
+        yield
+    finally:
+        _current_recorder.reset(token)
 
 
 def fallback_logger(name: str) -> JobLogger:

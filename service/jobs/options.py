@@ -68,8 +68,10 @@ def read_options(job_class: type) -> JobOptions:
     defaults = JobOptions(name="", description="")
     flags = {attr: _flag(job_class, attr, get(attr, getattr(defaults, attr))) for attr in _FLAGS}
     return JobOptions(
-        name=_text(job_class, "name", get("name", None)) or job_class.__name__,
-        description=inspect.cleandoc(_text(job_class, "description", get("description", ""))),
+        name=_text(job_class, "name", get("name", _class_text(job_class, "name"))) or job_class.__name__,
+        description=inspect.cleandoc(
+            _text(job_class, "description", get("description", _class_text(job_class, "description")))
+        ),
         dryrun_default=_dryrun_default(job_class, meta),
         field_order=_names(job_class, "field_order", get("field_order", ())),
         soft_time_limit=_seconds(job_class, "soft_time_limit", get("soft_time_limit", None)),
@@ -77,6 +79,12 @@ def read_options(job_class: type) -> JobOptions:
         task_queues=_names(job_class, "task_queues", get("task_queues", ())),
         **flags,
     )
+
+
+def _class_text(job_class: type, attr: str) -> str | None:
+    # Nautobot honours ``name = "..."`` and ``description = "..."`` set on the class itself.
+    value = getattr(job_class, attr, None)
+    return value if isinstance(value, str) else None
 
 
 def grouping_of(job_class: type) -> str:

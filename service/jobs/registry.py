@@ -1,12 +1,15 @@
-"""The jobs a module offers: ``register_jobs(*classes)`` records them for discovery."""
+"""The jobs a module offers: ``register_jobs(*classes)`` records them (and any refusals) for discovery."""
 
 import json
+import sys
 from typing import Any
 
 from .base import Job
 from .errors import RegistrationError
 
 _registry: dict[str, type[Job]] = {}
+_refusals: list[tuple[str, str]] = []
+_registering_modules: set[str] = set()
 
 
 def job_path(job_class: type[Job]) -> str:
@@ -15,21 +18,28 @@ def job_path(job_class: type[Job]) -> str:
 
 
 def register_jobs(*classes: Any) -> None:
-    """Register job classes; raises RegistrationError for a non-job, an unusable job or a path clash.
+    """Register job classes, as Nautobot's ``register_jobs`` does.
 
-    Either every class is registered or none is. Registering the very same class again is a
-    no-op, so re-importing a module is harmless.
+    A class that cannot be a job is refused on its own: its siblings still register and
+    discovery reports the refusal against its module (``registration_refusals()``). Registering
+    the very same class again is a no-op, so re-importing a module is harmless.
     """
-    accepted: dict[str, type[Job]] = {}
+    _registering_modules.add(_caller_module())
     for job_class in classes:
-        _check_registrable(job_class)
-        path = job_path(job_class)
-        existing = accepted.get(path) or _registry.get(path)
-        if existing is not None and existing is not job_class:
-            raise RegistrationError(f"A different job class is already registered as {path}.")
-        accepted[path] = job_class
-    for path, job_class in accepted.items():
-        _registry.setdefault(path, job_class)
+        try:
+            _check_registrable(job_class)
+            path = job_path(job_class)
+            existing = _registry.get(path)
+            if existing is not None and existing is not job_class:
+                raise RegistrationError(f"A different job class is already registered as {path}.")
+        except Exception as exc:  # job code's own errors (a Meta, a variable) refuse only that class
+            reason = str(exc) if isinstance(exc, RegistrationError) else (
+                f"{getattr(job_class, '__qualname__', job_class)!r} cannot be registered: "
+                f"{type(exc).__name__}: {exc}"
+            )
+            _refusals.append((str(getattr(job_class, "__module__", None) or _caller_module()), reason))
+            continue
+        _registry[path] = job_class
 
 
 def registered_jobs() -> list[type[Job]]:
@@ -37,9 +47,26 @@ def registered_jobs() -> list[type[Job]]:
     return list(_registry.values())
 
 
+def registration_refusals() -> list[tuple[str, str]]:
+    """Return ``(module name, reason)`` for each class ``register_jobs`` refused since the last clear."""
+    return list(_refusals)
+
+
+def registering_modules() -> set[str]:
+    """Return the names of the modules that called ``register_jobs`` since the last clear."""
+    return set(_registering_modules)
+
+
 def clear_registry() -> None:
-    """Forget every registered job (discovery does this before importing a checkout)."""
+    """Forget every registered job and refusal (discovery does this before importing a checkout)."""
     _registry.clear()
+    _refusals.clear()
+    _registering_modules.clear()
+
+
+def _caller_module() -> str:
+    frame = sys._getframe(2)
+    return str(frame.f_globals.get("__name__", ""))
 
 
 def _check_registrable(job_class: Any) -> None:
@@ -70,15 +97,9 @@ def _missing_entry_point(job_class: type[Job]) -> str | None:
         return "it must define receive_job_hook()"
     if kind == "job_button" and _inherits_unchanged(job_class, "receive_job_button"):
         return "it must define receive_job_button()"
-    if kind is None and job_class.run is Job.run and not _has_test_methods(job_class):
-        return "it must define run()"
-    return None
+    return None  # a job without run() registers, as in Nautobot; running it raises NotImplementedError
 
 
 def _inherits_unchanged(job_class: type, method: str) -> bool:
     defining = next(klass for klass in job_class.__mro__ if method in vars(klass))
     return bool(vars(defining).get("_abstract_job", False))
-
-
-def _has_test_methods(job_class: type) -> bool:
-    return any(name.startswith("test_") and callable(getattr(job_class, name)) for name in dir(job_class))

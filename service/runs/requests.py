@@ -30,19 +30,28 @@ def get_job(session: Session, ref: str | uuid.UUID) -> Job:
 
 
 def choose_queue(job: Job, requested: str | None, known_queues: tuple[str, ...]) -> str:
-    """The requested queue if the job allows it, else the job's first queue, else ``default``."""
-    allowed = list(job.task_queues) or list(known_queues)
-    if requested:
-        if requested not in allowed:
-            raise ValidationError(
-                {
-                    "task_queue": [
-                        f"{requested!r} is not a queue this job may use (choose from {', '.join(allowed)})."
-                    ]
-                }
-            )
-        return requested
-    return job.task_queues[0] if job.task_queues else "default"
+    """The requested queue if the job allows it, else the job's first queue, else ``default``.
+
+    Names pass through ``queue_aliases`` (when ``known_queues`` carries them, as ``all_queues``
+    does); a queue no worker serves is refused before anything is written.
+    """
+    resolve = getattr(known_queues, "resolve", str)
+    allowed = [resolve(name) for name in job.task_queues] or list(known_queues)
+    queue = resolve(requested) if requested else (allowed[0] if job.task_queues else "default")
+    if requested and queue not in allowed:
+        raise ValidationError(
+            {"task_queue": [f"{requested!r} is not a queue this job may use (choose from {', '.join(allowed)})."]}
+        )
+    if queue not in known_queues:
+        raise ValidationError(
+            {
+                "task_queue": [
+                    f"No worker serves queue {queue!r}, which job {job.class_path} asks for; add it to "
+                    "the queues setting or map it with queue_aliases (e.g. {celery: default})."
+                ]
+            }
+        )
+    return queue
 
 
 def check_runnable(job: Job) -> None:

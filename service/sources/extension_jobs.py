@@ -98,7 +98,7 @@ def discover_in_this_process(targets: list[Target]) -> DiscoveryReport:
     """Import each jobs module and report the registered jobs defined inside its package."""
     import importlib
 
-    from service.jobs.registry import clear_registry, registered_jobs
+    from service.jobs.registry import clear_registry, registered_jobs, registration_refusals
 
     clear_registry()
     errors = []
@@ -119,6 +119,11 @@ def discover_in_this_process(targets: list[Target]) -> DiscoveryReport:
             class_name=job_class.__name__,
             spec=json.loads(json.dumps(job_class.job_spec())),
         ))
+    for module_name, reason in registration_refusals():
+        owner = next(((name, package) for name, package, _ in targets
+                      if module_name.startswith(f"{package}.")), None)
+        if owner is not None:
+            errors.append(ModuleError(_job_module_name(*owner, module_name), reason))
     return DiscoveryReport(namespace=EXTENSIONS_SOURCE, jobs=jobs, module_errors=errors)
 
 

@@ -121,18 +121,22 @@ def _sanitiser(extra_patterns: tuple):
 
 def execute_request(job_class, request: RunRequest, sink, sanitiser=None):
     """Run ``job_class`` as ``request`` describes, through the authoring API's lifecycle driver."""
-    from types import SimpleNamespace
+    from datetime import UTC
 
+    from service.jobs.context import RunRecord, RunUser
     from service.jobs.lifecycle import execute
 
+    user = RunUser(**request.user) if request.user else None
     return execute(
         job_class,
         request.data,
         sink=sink,
         dryrun=request.dryrun,
         files=request.files or None,
-        user=SimpleNamespace(**request.user) if request.user else None,
-        job_result=SimpleNamespace(id=request.job_result_id),
+        user=user,
+        job_result=RunRecord(
+            id=request.job_result_id, user=user, task_kwargs=dict(request.data), date_created=datetime.now(UTC)
+        ),
         task_id=request.job_result_id,
         sanitiser=sanitiser or request_sanitiser(request),
         max_file_bytes=request.max_file_bytes,

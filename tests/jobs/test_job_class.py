@@ -293,7 +293,7 @@ def test_create_file_outside_a_run_is_refused_clearly():
 
 
 def test_default_run_says_it_must_be_defined():
-    with pytest.raises(NotImplementedError, match="must define run"):
+    with pytest.raises(NotImplementedError, match="must define the run method"):
         Job().run()
 
 

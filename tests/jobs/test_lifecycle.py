@@ -95,7 +95,7 @@ def test_exception_in_run_ends_failure_with_error_traceback_and_an_error_log():
     assert names(Boom.calls) == ["before_start", "run", "on_failure", "after_return"]
     _, exc, einfo = Boom.calls[2]
     assert isinstance(exc, RuntimeError) and einfo.exception is exc and einfo.type is RuntimeError
-    assert Boom.calls[3] == ("after_return", "FAILURE", None)
+    assert Boom.calls[3] == ("after_return", "FAILURE", exc)  # Nautobot 2 hands it the exception
     assert run.status == "FAILURE"
     assert run.error == "RuntimeError: boom"
     assert "in run" in run.traceback and "RuntimeError: boom" in run.traceback
@@ -118,11 +118,12 @@ def test_before_start_raising_skips_run_but_not_on_failure_and_after_return():
     assert [entry.grouping for entry in run.logs] == ["before_start"]
 
 
-def test_fail_in_before_start_skips_run_and_hands_job_failed_to_on_failure():
+def test_fail_in_before_start_skips_run_and_keeps_before_starts_return_value_as_the_result():
     class Refuses(Recording):
         def before_start(self, task_id, args, kwargs):
             super().before_start(task_id, args, kwargs)
             self.fail("maintenance window closed")
+            return {"window": "closed"}
 
         def run(self):
             self.calls.append(("run",))
@@ -130,8 +131,32 @@ def test_fail_in_before_start_skips_run_and_hands_job_failed_to_on_failure():
     run = run_job_for_testing(Refuses)
     assert names(Refuses.calls) == ["before_start", "on_failure", "after_return"]
     _, exc, einfo = Refuses.calls[1]
-    assert isinstance(exc, JobFailed) and str(exc) == "maintenance window closed" and einfo is None
+    assert exc == {"window": "closed"} and einfo is None  # on_failure gets the return value, as in Nautobot 2
+    assert Refuses.calls[2] == ("after_return", "FAILURE", {"window": "closed"})
     assert (run.status, run.error, run.traceback) == ("FAILURE", "maintenance window closed", None)
+    assert run.result == {"window": "closed"}
+
+
+def test_a_clean_failure_hands_runs_return_value_to_on_failure_with_no_einfo():
+    class Partial(Recording):
+        def run(self):
+            self.fail("one device failed")
+            return {"done": 3}
+
+    run_job_for_testing(Partial)
+    assert Partial.calls[1] == ("on_failure", {"done": 3}, None)
+
+
+def test_raising_job_failed_or_run_job_task_failed_ends_failure_with_its_message():
+    from service.jobs import RunJobTaskFailed
+
+    class GivesUp(Job):
+        def run(self):
+            raise RunJobTaskFailed("no inventory")
+
+    run = run_job_for_testing(GivesUp)
+    assert issubclass(RunJobTaskFailed, JobFailed)
+    assert (run.status, run.error) == ("FAILURE", "RunJobTaskFailed: no inventory")
 
 
 def test_fail_in_run_lets_run_finish_then_ends_failure():
@@ -194,7 +219,12 @@ def test_exception_in_on_success_turns_the_run_into_a_failure():
 
     run = run_job_for_testing(BadHook)
     assert run.status == "FAILURE" and run.error == "RuntimeError: hook broke"
-    assert BadHook.calls[-1] == ("after_return", "FAILURE", 1)
+    # As Nautobot 2's run_job: the exception goes to on_failure and after_return, with its einfo.
+    assert names(BadHook.calls) == ["before_start", "on_failure", "after_return"]
+    _, exc, einfo = BadHook.calls[1]
+    assert isinstance(exc, RuntimeError) and einfo.exception is exc
+    assert BadHook.calls[-1] == ("after_return", "FAILURE", exc)
+    assert run.result == 1
 
 
 def test_exception_in_after_return_turns_the_run_into_a_failure():

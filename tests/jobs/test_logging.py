@@ -22,7 +22,7 @@ def only(run):
 
 
 def test_custom_levels_are_registered_with_logging():
-    assert (SUCCESS, FAILURE) == (25, 45)
+    assert (SUCCESS, FAILURE) == (25, 35)  # Nautobot's: failure sits between WARNING and ERROR
     assert logging.getLevelName(SUCCESS) == "SUCCESS"
     assert logging.getLevelName(FAILURE) == "FAILURE"
 
@@ -44,6 +44,7 @@ def test_every_level_becomes_its_log_entry_level():
         job.logger.info("i")
         job.logger.success("s")
         job.logger.warning("w")
+        job.logger.failure("f")
         job.logger.error("e")
         job.logger.critical("c")
 
@@ -53,16 +54,30 @@ def test_every_level_becomes_its_log_entry_level():
         ("info", "i"),
         ("success", "s"),
         ("warning", "w"),
+        ("failure", "f"),
         ("error", "e"),
-        ("error", "c"),
+        ("critical", "c"),
     ]
-    assert run.log_counts == {"debug": 1, "info": 1, "success": 1, "warning": 1, "failure": 0, "error": 2}
-    assert run.status == "SUCCESS"  # error logs alone do not fail a run, as in Nautobot
+    assert run.log_counts == {
+        "debug": 1, "info": 1, "success": 1, "warning": 1, "failure": 1, "error": 1, "critical": 1
+    }
+    assert run.status == "SUCCESS"  # failure, error and critical logs alone do not fail a run (Nautobot 2)
 
 
-def test_logger_failure_marks_the_run_failed_without_stopping_it():
+def test_logger_failure_logs_a_failure_but_the_run_succeeds_as_in_nautobot_2():
     def body(job):
         job.logger.failure("interface %s is down", "eth0")
+        job.logger.info("still running")
+
+    run = run_logging(body)
+    assert run.status == "SUCCESS" and run.error is None
+    assert run.messages() == ["interface eth0 is down", "still running"]
+    assert run.logs[0].level == "failure"
+
+
+def test_fail_logs_a_failure_and_fails_the_run_without_stopping_it():
+    def body(job):
+        job.fail("interface %s is down", "eth0")
         job.logger.info("still running")
 
     run = run_logging(body)
@@ -70,6 +85,14 @@ def test_logger_failure_marks_the_run_failed_without_stopping_it():
     assert run.messages() == ["interface eth0 is down", "still running"]
     assert run.logs[0].level == "failure"
     assert run.error == "interface eth0 is down"
+
+
+def test_legacy_log_failure_keeps_its_1x_meaning_and_fails_the_run():
+    def body(job):
+        job.log_failure(None, "interface eth0 is down")
+
+    run = run_logging(body)
+    assert (run.status, run.error) == ("FAILURE", "interface eth0 is down")
 
 
 def test_entries_are_grouped_by_the_lifecycle_method_that_logged():

@@ -1,6 +1,6 @@
 """Job input variables (Nautobot-compatible): each cleans raw input and describes itself."""
 
-from .base import REQUIRED_MESSAGE, Variable
+from .base import REQUIRED_MESSAGE, ScriptVariable, Variable, is_variable
 from .choices import ChoiceVar, MultiChoiceVar
 from .network import IPAddressVar, IPAddressWithMaskVar, IPNetworkVar
 from .objects import FileVar, MultiObjectVar, ObjectVar, UploadedFile
@@ -20,8 +20,10 @@ __all__ = [
     "MultiObjectVar",
     "ObjectVar",
     "REQUIRED_MESSAGE",
+    "ScriptVariable",
     "StringVar",
     "TextVar",
     "UploadedFile",
     "Variable",
+    "is_variable",
 ]

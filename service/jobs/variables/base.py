@@ -93,3 +93,12 @@ class Variable:
     def schema_extra(self) -> dict[str, Any]:
         """Return the type-specific attributes added to ``schema()``."""
         return {}
+
+
+#: Nautobot's name for the variable base class.
+ScriptVariable = Variable
+
+
+def is_variable(obj: Any) -> bool:
+    """Tell whether ``obj`` is a job variable, as Nautobot's ``is_variable`` does."""
+    return isinstance(obj, Variable)
