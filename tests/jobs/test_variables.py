@@ -309,9 +309,35 @@ def test_ip_address_with_mask_var_refuses_garbage():
     assert "valid IPv4 or IPv6 address with a mask" in refused(IPAddressWithMaskVar(), "192.0.2.7/99")
 
 
-def test_ip_network_var_returns_a_network_with_host_bits_cleared():
-    assert IPNetworkVar().clean("192.0.2.7/24") == ipaddress.ip_network("192.0.2.0/24")
+def test_ip_network_var_returns_a_network():
+    assert IPNetworkVar().clean("192.0.2.0/24") == ipaddress.ip_network("192.0.2.0/24")
     assert IPNetworkVar().clean("2001:db8::/32") == ipaddress.ip_network("2001:db8::/32")
+
+
+def test_ip_network_var_refuses_host_bits_with_nautobots_message():
+    assert refused(IPNetworkVar(), "192.0.2.1/24") == "192.0.2.1/24 is not a valid prefix. Did you mean 192.0.2.0/24?"
+
+
+def test_variables_take_nautobots_positional_arguments_and_keep_the_widget():
+    from service.jobs import ChoiceVar, DryRunVar, IntegerVar, ObjectVar, StringVar
+
+    choice = ChoiceVar((("a", "Alpha"), ("b", "Beta")), "Letter", "Pick one", "a", widget="radio")
+    assert (choice.choices, choice.label, choice.description, choice.default) == (
+        [("a", "Alpha"), ("b", "Beta")], "Letter", "Pick one", "a"
+    )
+    assert choice.widget == "radio"
+    bounded = IntegerVar(0, 10)
+    assert (bounded.min_value, bounded.max_value) == (0, 10)
+    assert "less than or equal to 10" in refused(bounded, 11)
+    text = StringVar(2, 5, r"^x")
+    assert (text.min_length, text.max_length, text.regex) == (2, 5, r"^x")
+
+    class Device:
+        class _meta:
+            label_lower = "dcim.device"
+
+    assert ObjectVar(Device).model == "dcim.device"
+    assert DryRunVar().description == "Check to run job in dryrun mode."
 
 
 def test_ip_network_var_requires_a_mask_and_refuses_garbage():

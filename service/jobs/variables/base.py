@@ -29,12 +29,19 @@ class Variable:
     empty_values: tuple = (None, "", [], ())
 
     def __init__(
-        self, *, default: Any = None, description: str = "", label: str | None = None, required: bool = True
+        self,
+        label: str | None = None,
+        description: str = "",
+        default: Any = None,
+        required: bool = True,
+        widget: Any = None,
     ):
+        # Nautobot's ScriptVariable order, so ``StringVar("Site", "Where")`` means the same there and here.
         self.default = default
         self.description = description
-        self.label = label
+        self.label = label or None
         self.required = required
+        self.widget = widget  # kept for code that reads it; jobsync's forms choose their own widgets
         self.name: str | None = None
 
     def __set_name__(self, owner: type, name: str) -> None:

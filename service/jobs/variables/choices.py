@@ -20,8 +20,8 @@ def normalise_choices(choices: Iterable[Any]) -> list[tuple[Any, Any]]:
 class ChoiceVar(Variable):
     """One value out of ``choices`` (pairs of value and label)."""
 
-    def __init__(self, *, choices: Iterable[Any], **kwargs: Any):
-        super().__init__(**kwargs)
+    def __init__(self, choices: Iterable[Any], *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
         self.choices = normalise_choices(choices)
 
     def match(self, value: Any) -> Any:

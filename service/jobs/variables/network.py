@@ -52,14 +52,14 @@ class IPAddressWithMaskVar(Variable):
 
 
 class IPNetworkVar(Variable):
-    """A network such as ``192.0.2.0/24``; host bits are cleared, as Nautobot accepts them."""
+    """A network such as ``192.0.2.0/24``; an address with host bits set is refused, as in Nautobot."""
 
     message = "Enter a valid IPv4 or IPv6 network, such as 192.0.2.0/24."
 
     def __init__(
-        self, *, min_prefix_length: int | None = None, max_prefix_length: int | None = None, **kwargs: Any
+        self, min_prefix_length: int | None = None, max_prefix_length: int | None = None, *args: Any, **kwargs: Any
     ):
-        super().__init__(**kwargs)
+        super().__init__(*args, **kwargs)
         self.min_prefix_length = min_prefix_length
         self.max_prefix_length = max_prefix_length
 
@@ -69,9 +69,12 @@ class IPNetworkVar(Variable):
         text = _as_text(value, self.message)
         _require_mask(text)
         try:
-            return ipaddress.ip_network(text, strict=False)
+            network = ipaddress.ip_network(text, strict=False)
         except ValueError:
             raise ValueError(self.message) from None
+        if ipaddress.ip_interface(text).ip != network.network_address:
+            raise ValueError(f"{text} is not a valid prefix. Did you mean {network}?")  # Nautobot's words
+        return network
 
     def validate(self, value: IPNetwork) -> None:
         if self.min_prefix_length is not None and value.prefixlen < self.min_prefix_length:

@@ -53,14 +53,18 @@ class ObjectVar(Variable):
 
     def __init__(
         self,
-        *,
         model: Any = None,
-        query_params: dict | None = None,
+        queryset: Any = None,
         display_field: str = "display",
+        query_params: dict | None = None,
         null_option: str | None = None,
+        *args: Any,
         **kwargs: Any,
     ):
-        super().__init__(**kwargs)
+        # Nautobot's order; a 1.x ``queryset`` names its model too.
+        super().__init__(*args, **kwargs)
+        if model is None and queryset is not None:
+            model = getattr(queryset, "model", None)
         self.model = model_label(model)
         self.query_params = dict(query_params or {})
         self.display_field = display_field

@@ -29,13 +29,13 @@ class StringVar(Variable):
 
     def __init__(
         self,
-        *,
         min_length: int | None = None,
         max_length: int | None = None,
         regex: str | None = None,
+        *args: Any,
         **kwargs: Any,
     ):
-        super().__init__(**kwargs)
+        super().__init__(*args, **kwargs)
         self.min_length = min_length
         self.max_length = max_length
         self.regex = regex
@@ -64,8 +64,8 @@ class StringVar(Variable):
 class IntegerVar(Variable):
     """A whole number, optionally bounded."""
 
-    def __init__(self, *, min_value: int | None = None, max_value: int | None = None, **kwargs: Any):
-        super().__init__(**kwargs)
+    def __init__(self, min_value: int | None = None, max_value: int | None = None, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
         self.min_value = min_value
         self.max_value = max_value
 
@@ -99,9 +99,9 @@ class BooleanVar(Variable):
 
     empty_values = (None, "")
 
-    def __init__(self, **kwargs: Any):
-        kwargs["required"] = False
-        super().__init__(**kwargs)
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.required = False
 
     def to_python(self, value: Any) -> bool:
         if isinstance(value, bool):
@@ -122,6 +122,11 @@ class BooleanVar(Variable):
 
 class DryRunVar(BooleanVar):
     """Nautobot 2's dry-run flag: the lifecycle driver fills it with the run's effective dryrun."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        if len(args) < 2:
+            kwargs.setdefault("description", "Check to run job in dryrun mode.")  # Nautobot's default
+        super().__init__(*args, **kwargs)
 
 
 class JSONVar(Variable):
