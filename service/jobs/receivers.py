@@ -11,6 +11,49 @@ CHANGE_ACTIONS = ("create", "update", "delete")
 OBJECT_KEYS = ("object_type", "object_id", "data")
 
 
+class AttributeDict(dict):
+    """A dict whose keys also read as attributes, so Nautobot code's ``obj.name`` works on data."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}") from None
+
+
+class ChangeRecord(AttributeDict):
+    """The change a job hook receives: a dict that also answers attribute access (``change.action``)
+    and Nautobot's ``get_snapshots()``."""
+
+    @property
+    def changed_object_type(self) -> Any:
+        return self.get("object_type")
+
+    @property
+    def changed_object_id(self) -> Any:
+        return self.get("object_id")
+
+    def get_snapshots(self) -> dict[str, Any]:
+        """Return ``{"prechange", "postchange", "differences": {"removed", "added"}}`` as Nautobot does."""
+        prechange, postchange = self.get("prechange"), self.get("postchange")
+        if prechange and postchange:
+            added = {
+                key: value
+                for key, value in postchange.items()
+                if key != "last_updated" and (key not in prechange or prechange[key] != value)
+            }
+            removed = {key: prechange.get(key) for key in added}
+        elif prechange:
+            added, removed = None, prechange
+        else:
+            added, removed = postchange, None
+        return {
+            "prechange": prechange,
+            "postchange": postchange,
+            "differences": {"removed": removed, "added": added},
+        }
+
+
 class ChangeRecordVar(Variable):
     """The change record handed to a job hook."""
 
@@ -26,7 +69,7 @@ class ChangeRecordVar(Variable):
         for key in ("prechange", "postchange"):
             if value[key] is not None and not isinstance(value[key], dict):
                 raise ValueError(f"The change record's {key} must be an object or null.")
-        return dict(value)
+        return ChangeRecord(value)
 
 
 class ObjectData:
@@ -99,12 +142,14 @@ class JobHookReceiver(Job):
         return {"change": change}
 
     def run(self, change: dict[str, Any]) -> Any:  # type: ignore[override]
+        change = change if isinstance(change, ChangeRecord) else ChangeRecord(change)
         action = change["action"]
-        changed_object = None if action == "delete" else change["postchange"]
+        changed_object = None if action == "delete" else AttributeDict(change["postchange"] or {})
         return self.receive_job_hook(change, action, changed_object)
 
-    def receive_job_hook(self, change: dict[str, Any], action: str, changed_object: dict | None) -> Any:
-        """Handle one change: ``changed_object`` is the post-change data (None on delete)."""
+    def receive_job_hook(self, change: ChangeRecord, action: str, changed_object: AttributeDict | None) -> Any:
+        """Handle one change: ``changed_object`` is the post-change data with attribute access
+        (``changed_object.name``), None on delete as the object is gone (as in Nautobot)."""
         raise NotImplementedError(f"{type(self).__qualname__} must define receive_job_hook()")
 
 

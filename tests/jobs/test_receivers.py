@@ -136,3 +136,33 @@ def test_object_data_reads_as_its_display_name_or_type_and_id():
 def test_object_data_compares_by_value():
     assert ObjectData("dcim.site", 1, {"a": 1}) == ObjectData("dcim.site", 1, {"a": 1})
     assert ObjectData("dcim.site", 1) != ObjectData("dcim.site", 2)
+
+
+def test_job_hooks_get_attribute_access_and_nautobots_snapshots():
+    seen = {}
+
+    class Snapshots(JobHookReceiver):
+        def receive_job_hook(self, change, action, changed_object):
+            seen.update(action=change.action, name=changed_object.name, snapshots=change.get_snapshots())
+
+    record = {
+        "action": "update", "object_type": "dcim.device", "object_id": 7,
+        "prechange": {"name": "old", "status": "active", "last_updated": "t1"},
+        "postchange": {"name": "new", "status": "active", "last_updated": "t2"},
+    }
+    assert run_job_for_testing(Snapshots, {"change": record}).status == "SUCCESS"
+    assert (seen["action"], seen["name"]) == ("update", "new")
+    assert seen["snapshots"] == {
+        "prechange": record["prechange"],
+        "postchange": record["postchange"],
+        "differences": {"removed": {"name": "old"}, "added": {"name": "new"}},
+    }
+
+
+def test_snapshots_of_a_create_and_a_delete_have_one_side_only():
+    created = {"action": "create", "object_type": "x", "object_id": 1, "prechange": None, "postchange": {"a": 1}}
+    deleted = {"action": "delete", "object_type": "x", "object_id": 1, "prechange": {"a": 1}, "postchange": None}
+    from service.jobs.receivers import ChangeRecord
+
+    assert ChangeRecord(created).get_snapshots()["differences"] == {"removed": None, "added": {"a": 1}}
+    assert ChangeRecord(deleted).get_snapshots()["differences"] == {"removed": {"a": 1}, "added": None}
