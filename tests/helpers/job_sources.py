@@ -37,3 +37,15 @@ REGISTERED_BY_INIT = {
     "jobs/nested/__init__.py": "",
     "jobs/nested/deep.py": job_module("Deep", register=False),
 }
+
+
+def nautobot_repository(version: str) -> dict[str, str]:
+    """Return the files of the test repository written in Nautobot ``version``'s idioms ("v1", "v2").
+
+    They live as real files under ``tests/helpers/nautobot_repos/<version>`` and import Nautobot's
+    paths (``nautobot.apps.jobs``...), never jobsync's.
+    """
+    from pathlib import Path
+
+    root = Path(__file__).parent / "nautobot_repos" / version
+    return {str(path.relative_to(root)): path.read_text() for path in sorted(root.rglob("*.py"))}
