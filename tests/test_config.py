@@ -62,3 +62,10 @@ def test_embedded_default_is_sqlite_in_the_data_dir_and_the_in_process_broker(tm
 def test_queues_are_high_default_low_then_custom_ones(tmp_path):
     settings = load_settings({"queues": ["reports", "acme.bulk"]}, environ={})
     assert settings.all_queues == ("high", "default", "low", "reports", "acme.bulk")
+
+
+def test_queue_aliases_resolve_names_and_must_point_at_a_served_queue():
+    settings = load_settings({"queue_aliases": {"celery": "default"}}, environ={})
+    assert settings.all_queues.resolve("celery") == "default" and settings.all_queues.resolve("low") == "low"
+    with pytest.raises(ConfigError, match="queue_aliases"):
+        load_settings({"queue_aliases": {"celery": "nowhere"}}, environ={})

@@ -245,7 +245,9 @@ BaseJob = Job
 
 def is_job(obj: Any) -> bool:
     """Tell whether ``obj`` is a job class (a Job subclass other than the bases), as Nautobot does."""
-    return isinstance(obj, type) and issubclass(obj, Job) and not obj.__dict__.get("_abstract_job", obj is Job)
+    if not (isinstance(obj, type) and issubclass(obj, Job)):
+        return False
+    return not obj.__dict__.get("_abstract_job", obj is Job)
 
 
 def _is_reserved(name: str) -> bool:

@@ -147,7 +147,9 @@ class JobHookReceiver(Job):
         changed_object = None if action == "delete" else AttributeDict(change["postchange"] or {})
         return self.receive_job_hook(change, action, changed_object)
 
-    def receive_job_hook(self, change: ChangeRecord, action: str, changed_object: AttributeDict | None) -> Any:
+    def receive_job_hook(
+        self, change: ChangeRecord, action: str, changed_object: AttributeDict | None
+    ) -> Any:
         """Handle one change: ``changed_object`` is the post-change data with attribute access
         (``changed_object.name``), None on delete as the object is gone (as in Nautobot)."""
         raise NotImplementedError(f"{type(self).__qualname__} must define receive_job_hook()")

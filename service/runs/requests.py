@@ -40,7 +40,11 @@ def choose_queue(job: Job, requested: str | None, known_queues: tuple[str, ...])
     queue = resolve(requested) if requested else (allowed[0] if job.task_queues else "default")
     if requested and queue not in allowed:
         raise ValidationError(
-            {"task_queue": [f"{requested!r} is not a queue this job may use (choose from {', '.join(allowed)})."]}
+            {
+                "task_queue": [
+                    f"{requested!r} is not a queue this job may use (choose from {', '.join(allowed)})."
+                ]
+            }
         )
     if queue not in known_queues:
         raise ValidationError(

@@ -135,7 +135,10 @@ def execute_request(job_class, request: RunRequest, sink, sanitiser=None):
         files=request.files or None,
         user=user,
         job_result=RunRecord(
-            id=request.job_result_id, user=user, task_kwargs=dict(request.data), date_created=datetime.now(UTC)
+            id=request.job_result_id,
+            user=user,
+            task_kwargs=dict(request.data),
+            date_created=datetime.now(UTC),
         ),
         task_id=request.job_result_id,
         sanitiser=sanitiser or request_sanitiser(request),

@@ -112,3 +112,15 @@ def test_a_multipart_form_missing_a_required_file_names_it(client, runtime, runn
         job_id = make_job(session, variables=[{"name": "report", "type": "FileVar", "required": True}]).id
     response = run(client, runner, job_id, data={"_task_queue": "low"}, content_type="multipart/form-data")
     assert response.status_code == 400 and "report" in response.get_json()
+
+
+def test_a_job_on_a_queue_no_worker_serves_is_a_400_naming_the_queue_and_writes_nothing(
+    client, runtime, runner
+):
+    with runtime.db.session() as session:
+        job_id = make_job(session, "Hello", variables=HELLO_VARIABLES, task_queues=["celery"]).id
+    response = run(client, runner, job_id, json={"data": {}})
+    assert response.status_code == 400
+    assert "'celery'" in str(response.get_json()["task_queue"])
+    with runtime.db.session() as session:
+        assert session.scalars(select(JobResult)).all() == []

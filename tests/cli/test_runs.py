@@ -192,3 +192,11 @@ def test_runjob_refuses_an_overlong_idempotency_key_naming_the_option(cli, datab
     outcome = cli("runjob", jobs["hello"], "--idempotency-key", "k" * 300)
     assert outcome.exit_code != 0 and "--idempotency-key" in outcome.output
     assert results(database) == []
+
+
+def test_runjob_refuses_a_queue_no_worker_serves_with_exit_2_and_writes_nothing(cli, database):
+    with database.session() as session:
+        class_path = make_job(session, "Hello", variables=HELLO_VARIABLES, task_queues=["celery"]).class_path
+    outcome = cli("runjob", class_path)
+    assert outcome.exit_code == 2 and "No worker serves queue 'celery'" in outcome.output
+    assert results(database) == []

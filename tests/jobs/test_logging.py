@@ -262,3 +262,23 @@ def test_messages_and_object_reprs_are_sanitised(emit):
 def test_a_custom_sanitiser_is_used_for_every_message():
     run = run_logging(lambda job: job.logger.info("router1"), sanitiser=lambda text: text.upper())
     assert only(run).message == "ROUTER1"
+
+
+def test_module_task_loggers_reach_the_running_jobs_log_and_only_while_it_runs():
+    from service.jobs import get_task_logger
+
+    module_logger = get_task_logger("some.job.module")
+    assert get_task_logger("some.job.module") is module_logger
+
+    def body(job):
+        module_logger.info("from the module")
+        module_logger.success("module success")
+        module_logger.failure("module failure")
+
+    run = run_logging(body)
+    assert [(entry.level, entry.message) for entry in run.logs] == [
+        ("info", "from the module"), ("success", "module success"), ("failure", "module failure")
+    ]
+    assert run.status == "SUCCESS"
+    module_logger.info("after the run")  # goes to ordinary logging, not to the finished run
+    assert len(run.logs) == 3

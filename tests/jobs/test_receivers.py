@@ -160,8 +160,10 @@ def test_job_hooks_get_attribute_access_and_nautobots_snapshots():
 
 
 def test_snapshots_of_a_create_and_a_delete_have_one_side_only():
-    created = {"action": "create", "object_type": "x", "object_id": 1, "prechange": None, "postchange": {"a": 1}}
-    deleted = {"action": "delete", "object_type": "x", "object_id": 1, "prechange": {"a": 1}, "postchange": None}
+    created = {"action": "create", "object_type": "x", "object_id": 1, "prechange": None,
+               "postchange": {"a": 1}}
+    deleted = {"action": "delete", "object_type": "x", "object_id": 1, "prechange": {"a": 1},
+               "postchange": None}
     from service.jobs.receivers import ChangeRecord
 
     assert ChangeRecord(created).get_snapshots()["differences"] == {"removed": None, "added": {"a": 1}}

@@ -315,7 +315,8 @@ def test_ip_network_var_returns_a_network():
 
 
 def test_ip_network_var_refuses_host_bits_with_nautobots_message():
-    assert refused(IPNetworkVar(), "192.0.2.1/24") == "192.0.2.1/24 is not a valid prefix. Did you mean 192.0.2.0/24?"
+    expected = "192.0.2.1/24 is not a valid prefix. Did you mean 192.0.2.0/24?"
+    assert refused(IPNetworkVar(), "192.0.2.1/24") == expected
 
 
 def test_variables_take_nautobots_positional_arguments_and_keep_the_widget():

@@ -81,7 +81,8 @@ def test_a_2x_repository_syncs_unchanged_and_only_the_orm_module_fails(runtime, 
     ]
     with runtime.db.session() as session:
         error = session.get(GitRepository, repository_id).sync_error
-    assert "nb2.jobs.audit_devices: NautobotUnavailable: needs Nautobot's database: nautobot.dcim.models" in error
+    needs_orm = "NautobotUnavailable: needs Nautobot's database: nautobot.dcim.models"
+    assert f"nb2.jobs.audit_devices: {needs_orm}" in error
     assert "nb2.jobs.outcomes: Broken.Meta.hidden must be True or False" in error  # refused alone
 
 

@@ -57,7 +57,11 @@ class IPNetworkVar(Variable):
     message = "Enter a valid IPv4 or IPv6 network, such as 192.0.2.0/24."
 
     def __init__(
-        self, min_prefix_length: int | None = None, max_prefix_length: int | None = None, *args: Any, **kwargs: Any
+        self,
+        min_prefix_length: int | None = None,
+        max_prefix_length: int | None = None,
+        *args: Any,
+        **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
         self.min_prefix_length = min_prefix_length
