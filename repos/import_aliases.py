@@ -15,11 +15,13 @@ import types
 
 import service.jobs
 from service.jobs.logs import get_task_logger
+from service.jobs.variables import netaddr_values
 
 __all__ = ["NautobotImportAliases", "NautobotUnavailable", "install"]
 
 _JOBS_API = {name: getattr(service.jobs, name) for name in service.jobs.__all__}
 _JOBS_API["get_task_logger"] = get_task_logger
+_JOBS_API.update({name: getattr(netaddr_values, name) for name in netaddr_values.__all__})
 
 #: Module name -> the names it offers. Parent packages are made empty on the way.
 ALIASES: dict[str, dict[str, object]] = {

@@ -67,6 +67,7 @@ def v1(runtime, tmp_path):
 def test_a_2x_repository_syncs_unchanged_and_only_the_orm_module_fails(runtime, v2):
     repository_id, jobs = v2
     assert sorted(jobs) == [
+        "nb2/jobs.addressing/PlanSubnet",
         "nb2/jobs.hooks/RenameWatcher",
         "nb2/jobs.lifecycle/Lifecycle",
         "nb2/jobs.old_style/LegacyEcho",
@@ -114,6 +115,21 @@ def test_positional_variables_validate_as_nautobot_declares_them(runtime, v2):
         job = session.scalar(select(Job).where(Job.class_path == "nb2/jobs.tasks/RenameSite"))
         enqueue_job(session, job, {"site": "x", "copies": 9}, known_queues=runtime.settings.all_queues)
     assert refused.value.fields == {"copies": ["Ensure this value is less than or equal to 3."]}
+
+
+def test_ip_variables_hand_netaddr_objects_and_refuse_host_bits_as_nautobot_does(runtime, v2):
+    data = {"network": "192.0.2.0/24", "gateway": "192.0.2.1"}
+    result, _ = run(runtime, "nb2/jobs.addressing/PlanSubnet", data)
+    assert (result.status, result.result) == ("SUCCESS", {
+        "cidr": "192.0.2.0/24", "size": 256, "first_host": "192.0.2.1", "gateway_version": 4,
+        "gateway_inside": True,
+    })
+    with runtime.db.session() as session, pytest.raises(ValidationError) as refused:
+        job = session.scalar(select(Job).where(Job.class_path == "nb2/jobs.addressing/PlanSubnet"))
+        enqueue_job(session, job, {"network": "192.0.2.1/24", "gateway": "192.0.2.1"},
+                    known_queues=runtime.settings.all_queues)
+    message = "192.0.2.1/24 is not a valid prefix. Did you mean 192.0.2.0/24?"
+    assert refused.value.fields == {"network": [message]}
 
 
 def test_a_failure_log_alone_ends_success_and_critical_is_its_own_level(runtime, v2):
