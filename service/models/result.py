@@ -27,7 +27,7 @@ class Status:
     ALL = (PENDING, STARTED, SUCCESS, FAILURE, REVOKED)
 
 
-LOG_LEVELS = ("debug", "info", "success", "warning", "failure", "error")
+LOG_LEVELS = ("debug", "info", "success", "warning", "failure", "error", "critical")  # Nautobot's levels
 
 
 class JobResult(UUIDPrimaryKey, Base):
