@@ -26,7 +26,7 @@ from service.runs.requests import enqueue_job, get_job
 from service.scheduling import create_schedule, request_run
 from service.scheduling.schedules import CATCH_UP_POLICIES, effective_dryrun
 from service.web.app_runtime import current_runtime
-from service.web.auth import current_principal
+from service.web.auth import current_principal, require
 
 bp = Blueprint("job-runs", __name__, url_prefix="/api/extras/jobs", description="Run a job.")
 
@@ -70,6 +70,8 @@ class JobRunInputSchema(ma.Schema):
     task_queue = fields.String(allow_none=True)
     job_queue = fields.String(allow_none=True, metadata={"description": "Alias of task_queue."})
     schedule = fields.Nested(ScheduleSchema, allow_none=True)
+    ignore_concurrency_limit = fields.Boolean(load_default=False, metadata={
+        "description": "Admins only: run now past the singleton lock and the job's concurrency key."})
 
 
 class JobRunResponseSchema(ma.Schema):
@@ -134,9 +136,14 @@ def start_run(session, job, body: dict[str, Any], user: User) -> JobResult | Sch
     options = {"user": user, "queue": resolve_queue(body), "dryrun": resolve_dryrun(body),
                "known_queues": current_runtime().settings.all_queues}
     schedule = body.get("schedule") or {}
+    if body.get("ignore_concurrency_limit"):
+        require(current_principal(), "admin")  # the override the singleton lock always had
+        options["ignore_singleton_lock"] = True
     if schedule.get("interval", "immediately") != "immediately":
         if files:
             raise ValidationError({"schedule": ["A job given files cannot be scheduled: run it now."]})
+        if options.pop("ignore_singleton_lock", False):
+            raise ValidationError({"ignore_concurrency_limit": ["Only a run started now may ignore it."]})
         return create_schedule(session, job, data=data, **options, **schedule_definition(schedule))
     if not files:
         return request_run(session, job, data, **options)

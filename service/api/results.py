@@ -85,6 +85,12 @@ class JobResultSchema(ModelSchema):
     related_object_id = fields.String(attribute="object_id", dump_only=True, allow_none=True)
     scheduled_at = fields.DateTime(dump_only=True, allow_none=True)
     cancel_requested = fields.Boolean(dump_only=True)
+    concurrency_key = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "The concurrency key this run holds while it runs (filled in from its input)."})
+    waiting_for = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "While PENDING for a busy concurrency key: '<key> held by <run id>'."})
+    status_label = fields.String(dump_only=True, metadata={
+        "description": "The status, e.g. 'PENDING (waiting for device:r1 held by <run id>)'."})
     attempts = fields.Integer(dump_only=True)
     error = fields.String(dump_only=True, allow_none=True)
     traceback = fields.String(dump_only=True, allow_none=True)

@@ -5,6 +5,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
+from .concurrency import POLICIES, check_template
 from .errors import RegistrationError
 
 #: Meta attributes an admin may override on a Job record; each gets an ``<attr>_override`` flag.
@@ -41,6 +42,9 @@ class JobOptions:
     task_queues: tuple[str, ...] = ()
     is_singleton: bool = False
     retry_on_worker_lost: bool = False
+    concurrency_key: str | None = None
+    concurrency_limit: int = 1
+    concurrency_policy: str = "queue"
 
     @property
     def summary(self) -> str:
@@ -77,6 +81,7 @@ def read_options(job_class: type) -> JobOptions:
         soft_time_limit=_seconds(job_class, "soft_time_limit", get("soft_time_limit", None)),
         time_limit=_seconds(job_class, "time_limit", get("time_limit", None)),
         task_queues=_names(job_class, "task_queues", get("task_queues", ())),
+        **_concurrency(job_class, meta),
         **flags,
     )
 
@@ -85,6 +90,28 @@ def _class_text(job_class: type, attr: str) -> str | None:
     # Nautobot honours ``name = "..."`` and ``description = "..."`` set on the class itself.
     value = getattr(job_class, attr, None)
     return value if isinstance(value, str) else None
+
+
+def _concurrency(job_class: type, meta: Any) -> dict[str, Any]:
+    """``concurrency_key`` (a template over variables and context), ``_limit`` and ``_policy``."""
+    key = getattr(meta, "concurrency_key", None)
+    limit = getattr(meta, "concurrency_limit", 1)
+    policy = getattr(meta, "concurrency_policy", "queue")
+    if key is not None:
+        if not isinstance(key, str) or not key.strip():
+            # A callable would have to run repository code where the run is requested (the web
+            # process), which the trust model forbids: keys are templates over the run's input.
+            raise _refuse(job_class, "concurrency_key", "a format string such as 'device:{device}'", key)
+        declared = getattr(job_class, "declared_variables", dict)()
+        try:
+            check_template(key, declared)
+        except ValueError as exc:
+            raise RegistrationError(f"{job_class.__qualname__}.Meta.concurrency_key: {exc}.") from None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise _refuse(job_class, "concurrency_limit", "a whole number of at least 1", limit)
+    if policy not in POLICIES:
+        raise _refuse(job_class, "concurrency_policy", f"one of {', '.join(POLICIES)}", policy)
+    return {"concurrency_key": key, "concurrency_limit": limit, "concurrency_policy": policy}
 
 
 def grouping_of(job_class: type) -> str:

@@ -5,7 +5,7 @@ from service.models.hooks import JobButton, JobHook, ObjectChangeEvent
 from service.models.idempotency import IdempotencyKey
 from service.models.job import OVERRIDABLE_FIELDS, Job
 from service.models.repository import GitRepository
-from service.models.result import LOG_LEVELS, JobLogEntry, JobOutputFile, JobResult, Status
+from service.models.result import LOG_LEVELS, ConcurrencySlot, JobLogEntry, JobOutputFile, JobResult, Status
 from service.models.scheduling import ScheduledJob, ScheduledSlot
 from service.models.user import PERMISSIONS, Token, User
 from service.models.webhook import WebhookDelivery
@@ -15,6 +15,7 @@ __all__ = [
     "OVERRIDABLE_FIELDS",
     "PERMISSIONS",
     "Base",
+    "ConcurrencySlot",
     "GitRepository",
     "IdempotencyKey",
     "Job",

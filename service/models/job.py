@@ -54,6 +54,9 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     is_job_button_receiver: Mapped[bool] = mapped_column(default=False)
     is_singleton: Mapped[bool] = mapped_column(default=False)
     retry_on_worker_lost: Mapped[bool] = mapped_column(default=False)
+    concurrency_key: Mapped[str | None] = mapped_column(String(300))  # a template: service.jobs.concurrency
+    concurrency_limit: Mapped[int] = mapped_column(default=1)
+    concurrency_policy: Mapped[str] = mapped_column(String(20), default="queue")
     variables: Mapped[list] = mapped_column(default=list)
     commit: Mapped[str | None] = mapped_column(String(64))
     import_error: Mapped[str | None] = mapped_column(Text)

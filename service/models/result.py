@@ -70,6 +70,11 @@ class JobResult(UUIDPrimaryKey, Base):
     error: Mapped[str | None] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)
     log_counts: Mapped[dict] = mapped_column(default=dict)
+    # The run's filled-in concurrency key (service.runs.concurrency); None runs without one.
+    concurrency_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    concurrency_limit: Mapped[int | None]
+    concurrency_policy: Mapped[str | None] = mapped_column(String(20))
+    blocked_by: Mapped[uuid.UUID | None]  # set while waiting: the run that held the key last time it tried
 
     job: Mapped[Job | None] = relationship()
     user: Mapped[User | None] = relationship()
@@ -77,6 +82,19 @@ class JobResult(UUIDPrimaryKey, Base):
     @property
     def is_final(self) -> bool:
         return self.status in Status.FINAL
+
+    @property
+    def waiting_for(self) -> str | None:
+        """``device:r1 held by <run>`` while this run waits for its concurrency key, else None."""
+        if self.status != Status.PENDING or self.blocked_by is None:
+            return None
+        return f"{self.concurrency_key} held by {self.blocked_by}"
+
+    @property
+    def status_label(self) -> str:
+        """The status, with what a waiting run waits for: ``PENDING (waiting for k held by <run>)``."""
+        waiting = self.waiting_for
+        return f"{self.status} (waiting for {waiting})" if waiting else self.status
 
     @property
     def duration(self) -> float | None:
@@ -110,3 +128,15 @@ class JobOutputFile(UUIDPrimaryKey, Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int]
     created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConcurrencySlot(Base):
+    """One of a concurrency key's ``limit`` slots, held by a STARTED run: the primary key is the lock."""
+
+    __tablename__ = "concurrency_slots"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    slot: Mapped[int] = mapped_column(primary_key=True)
+    job_result_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("job_results.id", ondelete="CASCADE"), index=True)
+    acquired: Mapped[datetime] = mapped_column(default=utcnow)

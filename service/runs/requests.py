@@ -14,6 +14,7 @@ from service.infra import transient_input
 from service.infra.outbox import forget_transient_input_after_commit
 from service.jobs.schema import validate_with_schema
 from service.models import Job, JobResult, Status, User, utcnow
+from service.runs import concurrency
 from service.runs.pending import add_pending, insert_pending, pending_row
 
 
@@ -95,6 +96,9 @@ def prepare_run(
     ``object``): the stored schema lists user variables only, so it is not checked against it; the
     worker validates it with the job class's own internal variables.
 
+    ``ignore_singleton_lock`` (an admin's override) runs it past the singleton lock and without its
+    concurrency key.
+
     Raises JobNotRunnable (disabled or uninstalled), ValidationError naming each bad field, or
     Conflict for a singleton job that is already waiting or running.
     """
@@ -128,6 +132,8 @@ def prepare_run(
         object_type=object_type,
         object_id=object_id,
         input_data=None if sensitive else data,
+        **concurrency.run_columns(job, data, user=user, object_type=object_type, object_id=object_id,
+                                  override=ignore_singleton_lock),
     )
     # Sensitive input and uploaded files never touch the database (see service.infra.transient_input).
     return PreparedRun(row, transient_input.pack(data if sensitive else None, files))

@@ -3,7 +3,8 @@
 Safe to run several: every step claims rows with conditional updates or unique inserts, so two
 schedulers never send the same work twice or fire a schedule's slot twice. Steps, in order:
 review schedules (disable those whose job cannot run), fire due schedules, send waiting runs
-that are due or whose message was lost, and end runs whose worker stopped beating.
+that are due or whose message was lost, end runs whose worker stopped beating, and wake runs
+waiting for a concurrency key that a lost message or an unreleased slot left waiting.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ Step = Callable[[datetime], int]
 def default_steps(runtime) -> list[Step]:
     """The built-in steps, bound to ``runtime``."""
     from service import scheduling
+    from service.runs import concurrency
     from service.scheduling import recovery
 
     steps = [
@@ -36,6 +38,7 @@ def default_steps(runtime) -> list[Step]:
         scheduling.fire_due_schedules,
         recovery.send_waiting_runs,
         recovery.fail_lost_runs,
+        concurrency.wake_waiting_runs,
     ]
     return [functools.update_wrapper(functools.partial(step, runtime), step) for step in steps]
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 from service.infra.outbox import forget_transient_input_after_commit, send_after_commit
 from service.infra.transient_input import may_have_transient_input
 from service.models import JobLogEntry, JobResult, Status
+from service.runs.concurrency import release
 from service.runs.periodic import after_finish
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,14 @@ def _waiting_unsent(now: datetime, resend_before: datetime):
         JobResult.enqueued < resend_before,
         and_(JobResult.scheduled_at.is_not(None), JobResult.enqueued < JobResult.scheduled_at),
     )
-    return and_(JobResult.status == Status.PENDING, JobResult.cancel_requested.is_(False), due, unsent)
+    # A run waiting for its concurrency key is woken when the key frees (runs.concurrency), not resent.
+    return and_(
+        JobResult.status == Status.PENDING,
+        JobResult.cancel_requested.is_(False),
+        JobResult.blocked_by.is_(None),
+        due,
+        unsent,
+    )
 
 
 def send_waiting_runs(runtime, now: datetime) -> int:
@@ -144,6 +152,7 @@ def recover_lost_run(session: Session, job_result_id: uuid.UUID, *, cutoff: date
     )
     session.flush()
     session.expire(result)
+    release(session, result.id)  # a lost run holds its concurrency key no longer
     if values["status"] == Status.PENDING:
         send_after_commit(session, result.id, result.queue)
     else:

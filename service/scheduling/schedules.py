@@ -179,6 +179,7 @@ def request_run(
     dryrun: bool | None = None,
     known_queues: tuple[str, ...],
     now: datetime | None = None,
+    ignore_singleton_lock: bool = False,
 ) -> JobResult | ScheduledJob:
     """Run ``job`` now: a JobResult, or for a job needing approval a one-off ScheduledJob awaiting it.
 
@@ -186,7 +187,8 @@ def request_run(
     """
     if not job.approval_required or effective_dryrun(job, dryrun):
         return enqueue_job(
-            session, job, data, known_queues=known_queues, user=user, queue=queue, dryrun=dryrun
+            session, job, data, known_queues=known_queues, user=user, queue=queue, dryrun=dryrun,
+            ignore_singleton_lock=ignore_singleton_lock,
         )
     now = now or utcnow()
     name = f"{job.name[:150]} (run requested {now:%Y-%m-%d %H:%M:%S}, {uuid.uuid4().hex[:8]})"

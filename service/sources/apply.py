@@ -42,7 +42,12 @@ def describe_plan(plan: SyncPlan) -> dict[str, Any]:
 
 def _extra_fields(spec: dict[str, Any]) -> dict[str, Any]:
     """Spec values stored on the row that the reconcile plan does not track."""
-    return {"retry_on_worker_lost": bool(spec.get("retry_on_worker_lost", False))}
+    return {
+        "retry_on_worker_lost": bool(spec.get("retry_on_worker_lost", False)),
+        "concurrency_key": spec.get("concurrency_key"),
+        "concurrency_limit": int(spec.get("concurrency_limit") or 1),
+        "concurrency_policy": spec.get("concurrency_policy") or "queue",
+    }
 
 
 def _import_error_for(job: Job, errors: dict[str, str]) -> str:

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Row, bindparam, select, update
 
 from service.models import GitRepository, Job, JobResult, Status, User, utcnow
+from service.runs.concurrency import KeyedRun, acquire, refuse
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -43,8 +44,19 @@ _CLAIM = (
     )
 )
 
+# Most runs have no concurrency key: their claim stays one statement. A keyed run is claimed in a
+# transaction that also takes a slot of its key (service.runs.concurrency), or is rolled back.
+_CLAIM_FREE = _CLAIM.where(JobResult.concurrency_key.is_(None))
+_CLAIM_KEYED = (
+    _CLAIM.where(JobResult.concurrency_key.is_not(None))
+    .values(blocked_by=None)
+    .returning(JobResult.id, JobResult.concurrency_key, JobResult.concurrency_limit,
+               JobResult.concurrency_policy, JobResult.created, JobResult.queue)
+)
+
 # What running a claimed result needs, as plain columns: no ORM objects on the hot path.
-_RUN_COLUMNS = ("id", "runner", "interval", "commit", "dryrun", "input_data", "user_id", "job_id")
+_RUN_COLUMNS = ("id", "runner", "interval", "commit", "dryrun", "input_data", "user_id", "job_id",
+                "concurrency_key")
 _DETAILS = (
     User.username,
     Job.source,
@@ -73,7 +85,7 @@ def _run_details(runs):
 _CLAIMED_RUN = _run_details(JobResult.__table__).where(JobResult.id == RUN_ID)
 # PostgreSQL claims and reads in one statement (UPDATE ... RETURNING in a WITH clause).
 _CLAIM_RETURNING_RUN = _run_details(
-    _CLAIM.returning(*(JobResult.__table__.c[name] for name in _RUN_COLUMNS)).cte("claimed")
+    _CLAIM_FREE.returning(*(JobResult.__table__.c[name] for name in _RUN_COLUMNS)).cte("claimed")
 )
 
 
@@ -83,20 +95,39 @@ def _claim_parameters(job_result_id: uuid.UUID, now: datetime | None) -> dict:
 
 def claim(db, job_result_id: uuid.UUID, *, now: datetime | None = None) -> bool:
     """Atomically move a due, uncancelled PENDING result to STARTED; False if someone else did."""
-    with db.engine.begin() as connection:
-        return connection.execute(_CLAIM, _claim_parameters(job_result_id, now)).rowcount == 1
+    return claim_and_load(db, job_result_id, now=now) is not None
 
 
 def claim_and_load(db, job_result_id: uuid.UUID, *, now: datetime | None = None) -> Row | None:
-    """Claim the run and read what running it needs, atomically; None if not ours."""
+    """Claim the run and read what running it needs, atomically; None if not ours (or it must wait)."""
     parameters = _claim_parameters(job_result_id, now)
     if db.is_sqlite:  # no UPDATE inside WITH: two statements in one transaction
         with db.engine.begin() as connection:
-            if connection.execute(_CLAIM, parameters).rowcount != 1:
-                return None
+            if connection.execute(_CLAIM_FREE, parameters).rowcount == 1:
+                return connection.execute(_CLAIMED_RUN, parameters).one()
+    else:
+        with db.autocommit_engine.connect() as connection:  # one statement is its own transaction
+            run = connection.execute(_CLAIM_RETURNING_RUN, parameters).first()
+        if run is not None:
+            return run
+    return _claim_keyed(db, parameters)
+
+
+def _claim_keyed(db, parameters: dict) -> Row | None:
+    """Claim a run with a concurrency key together with a slot of its key, or apply its policy."""
+    with db.engine.connect() as connection, connection.begin() as transaction:
+        row = connection.execute(_CLAIM_KEYED, parameters).first()
+        if row is None:
+            return None  # not PENDING, not due, cancelled, or claimed by someone else
+        run = KeyedRun(row.id, row.concurrency_key, row.concurrency_limit or 1,
+                       row.concurrency_policy or "queue", row.created, row.queue)
+        holder = acquire(connection, run)
+        if holder is None:
             return connection.execute(_CLAIMED_RUN, parameters).one()
-    with db.autocommit_engine.connect() as connection:  # one statement is its own transaction
-        return connection.execute(_CLAIM_RETURNING_RUN, parameters).first()
+        transaction.rollback()  # nobody ever saw it STARTED
+    with db.session() as session:
+        refuse(session, run, holder, now=parameters["claim_now"])
+    return None
 
 
 _OURS_ALREADY = _run_details(JobResult.__table__).where(

@@ -45,7 +45,8 @@ def run_job_result(current, job_result_id: str) -> None:
             _give_up(current, result_id, recorder, job_code_started=False,
                      reason="The database was unreachable while the run was being prepared.")
             return
-        _record(current, result_id, outcome, recorder, periodic=bool(run.interval))
+        _record(current, result_id, outcome, recorder, periodic=bool(run.interval),
+                keyed=bool(run.concurrency_key))
     finally:
         live_runs.remove(result_id)
 
@@ -92,12 +93,14 @@ def _execute(current, run, live, recorder: RunRecorder) -> ChildOutcome | None:
         )
 
 
-def _record(current, result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder, *, periodic: bool):
+def _record(
+    current, result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder, *, periodic: bool, keyed: bool
+):
     """Store the real outcome, retrying through an outage; past the grace, fail the run honestly
     once the database is back (its heartbeat stops at once, so the sweep is the backstop)."""
     grace = current.settings.db_outage_grace_seconds
     try:
-        retry_through_outage(lambda: finish(current.db, result_id, outcome, recorder, periodic=periodic),
+        retry_through_outage(lambda: finish(current.db, result_id, outcome, recorder, periodic=periodic, keyed=keyed),
                              grace_seconds=grace, what=f"run {result_id}: recording its outcome")
     except OutageOutlasted:
         _give_up(current, result_id, recorder, job_code_started=True, reason=(

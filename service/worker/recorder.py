@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, insert, update
 
 from service.infra.outage import DATABASE, outage_of, outages
 from service.models import JobLogEntry, JobOutputFile, JobResult, Status, utcnow
+from service.runs.concurrency import release
 from service.runs.periodic import after_finish
 from service.worker.claim import RUN_ID
 from service.worker.job_process import ChildOutcome
@@ -100,11 +101,12 @@ def write_held(connection, rows: list[dict], files: list[dict]) -> None:
 
 
 def finish(
-    db, job_result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder, *, periodic: bool = True
+    db, job_result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder, *, periodic: bool = True,
+    keyed: bool = True,
 ) -> None:
-    """Store the outcome and, in the same transaction, what follows it (a periodic run's successor);
-    a run cancelled or declared lost meanwhile keeps that ending. ``periodic=False`` says the run
-    has no interval, so nothing follows it."""
+    """Store the outcome and, in the same transaction, what follows it (a periodic run's successor,
+    the release of its concurrency key); a run cancelled or declared lost meanwhile keeps that
+    ending. ``periodic=False`` says the run has no interval, ``keyed=False`` that it holds no key."""
     rows, files = list(recorder.pending), list(recorder.files)  # kept until written: finish may be retried
     counts = dict(recorder.counts) or dict(outcome.log_counts or {})
     values = dict(
@@ -116,22 +118,26 @@ def finish(
         log_counts=counts,
     )
     parameters = {"run_id": job_result_id, **{f"outcome_{name}": values[name] for name in _OUTCOME_FIELDS}}
-    if not periodic:  # the common case: two statements, no ORM session
+    if not periodic and not keyed:  # the common case: two statements, no ORM session
         _store_outcome(db, rows, files, parameters)
     else:
-        _store_outcome_and_successor(db, job_result_id, rows, files, parameters)
+        _store_outcome_and_successor(db, job_result_id, rows, files, parameters, keyed=keyed)
     recorder.pending, recorder.files = recorder.pending[len(rows):], recorder.files[len(files):]
 
 
-def _store_outcome_and_successor(db, job_result_id, rows: list[dict], files: list[dict], parameters: dict):
+def _store_outcome_and_successor(
+    db, job_result_id, rows: list[dict], files: list[dict], parameters: dict, *, keyed: bool
+):
     try:  # the last log lines, the outcome and the successor in one transaction
         with db.session() as session:
             connection = session.connection()
             write_held(connection, rows, files)
             stored = connection.execute(_STORE_OUTCOME_NOTING_INTERVAL, parameters).first()
+            if stored is not None and keyed:
+                release(session, job_result_id)
             if stored is not None and stored.interval:  # only periodic runs have anything to follow
                 after_finish(session, job_result_id)
-    except Exception as exc:  # never lose the outcome because its follow-up failed
+    except Exception as exc:  # never lose the outcome (the scheduler frees a slot left behind)
         if outage_of(exc) is not None:
             raise  # retried whole by the caller
         logger.exception("run %s: could not schedule what follows it", job_result_id)

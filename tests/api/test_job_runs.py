@@ -124,3 +124,30 @@ def test_a_job_on_a_queue_no_worker_serves_is_a_400_naming_the_queue_and_writes_
     assert "'celery'" in str(response.get_json()["task_queue"])
     with runtime.db.session() as session:
         assert session.scalars(select(JobResult)).all() == []
+
+
+def _keyed_job(runtime) -> uuid.UUID:
+    with runtime.db.session() as session:
+        return make_job(session, "Keyed", variables=HELLO_VARIABLES, concurrency_key="who:{who}").id
+
+
+def test_only_an_admin_may_run_past_the_concurrency_key(client, runtime, runner, admin):
+    job = _keyed_job(runtime)
+    refused = run(client, runner, job, json={"data": {"who": "ada"}, "ignore_concurrency_limit": True})
+    assert refused.status_code == 403
+    allowed = run(client, admin, job, json={"data": {"who": "ada"}, "ignore_concurrency_limit": True})
+    assert allowed.status_code == 201 and allowed.get_json()["job_result"]["concurrency_key"] is None
+
+
+def test_a_waiting_run_shows_what_it_waits_for(client, runtime, runner):
+    from service.worker.claim import claim_and_load
+
+    job = _keyed_job(runtime)
+    first, second = (run(client, runner, job, json={"data": {"who": "ada"}}).get_json()["job_result"]["id"]
+                     for _ in range(2))
+    claim_and_load(runtime.db, uuid.UUID(first))
+    claim_and_load(runtime.db, uuid.UUID(second))
+    shown = client.get(f"/api/extras/job-results/{second}/", headers=runner.headers).get_json()
+    assert shown["status"]["value"] == "PENDING" and shown["concurrency_key"] == "who:ada"
+    assert shown["waiting_for"] == f"who:ada held by {first}"
+    assert shown["status_label"] == f"PENDING (waiting for who:ada held by {first})"

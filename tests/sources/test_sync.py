@@ -186,3 +186,18 @@ def test_a_resync_at_the_same_head_stops_before_checkout_and_discovery(runtime, 
     summary = sync_repository(runtime, repository.id)
     assert summary["changed"] is False
     assert not checkout.exists()
+
+
+def test_a_jobs_concurrency_key_limit_and_policy_are_synced_onto_its_row(runtime, repository, remote):
+    work, _ = remote
+    keyed = job_module("Hello").replace(
+        "        name = 'Hello'\n",
+        "        name = 'Hello'\n        concurrency_key = 'who:{who}'\n"
+        "        concurrency_limit = 2\n        concurrency_policy = 'skip'\n",
+    )
+    write_files(work, {"jobs/hello.py": keyed})
+    commit(work)
+    push(work, "main")
+    sync_repository(runtime, repository.id)
+    hello = jobs_by_path(runtime)[HELLO]
+    assert (hello.concurrency_key, hello.concurrency_limit, hello.concurrency_policy) == ("who:{who}", 2, "skip")

@@ -156,6 +156,8 @@
   function applyUpdate(live, data) {
     var status = setText("status", data.status);
     if (status) status.className = "badge status " + data.status_class;
+    var waiting = setText("waiting-for", data.waiting_for ? "waiting for " + data.waiting_for : "");
+    if (waiting) waiting.hidden = !data.waiting_for;
     setText("started", data.started);
     setText("completed", data.completed);
     setText("duration", data.duration);

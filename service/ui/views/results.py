@@ -111,6 +111,7 @@ def result_live(result_id: uuid.UUID):
              for row in output_files(session, result.id)] if result.is_final else []
     return jsonify(
         status=result.status, status_class=status_class(result.status), is_final=result.is_final,
+        waiting_for=result.waiting_for,
         started=when(result.started), completed=when(result.completed), started_iso=iso(result.started),
         duration=duration(result.duration), cancel_requested=result.cancel_requested,
         result=None if result.result is None else pretty_json(result.result),
