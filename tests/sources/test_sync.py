@@ -200,4 +200,5 @@ def test_a_jobs_concurrency_key_limit_and_policy_are_synced_onto_its_row(runtime
     push(work, "main")
     sync_repository(runtime, repository.id)
     hello = jobs_by_path(runtime)[HELLO]
-    assert (hello.concurrency_key, hello.concurrency_limit, hello.concurrency_policy) == ("who:{who}", 2, "skip")
+    stored = (hello.concurrency_key, hello.concurrency_limit, hello.concurrency_policy)
+    assert stored == ("who:{who}", 2, "skip")
