@@ -94,13 +94,15 @@ def _execute(current, run, live, recorder: RunRecorder) -> ChildOutcome | None:
 
 
 def _record(
-    current, result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder, *, periodic: bool, keyed: bool
+    current, result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder, *, periodic: bool,
+    keyed: bool,
 ):
     """Store the real outcome, retrying through an outage; past the grace, fail the run honestly
     once the database is back (its heartbeat stops at once, so the sweep is the backstop)."""
     grace = current.settings.db_outage_grace_seconds
     try:
-        retry_through_outage(lambda: finish(current.db, result_id, outcome, recorder, periodic=periodic, keyed=keyed),
+        retry_through_outage(lambda: finish(current.db, result_id, outcome, recorder, periodic=periodic,
+                                            keyed=keyed),
                              grace_seconds=grace, what=f"run {result_id}: recording its outcome")
     except OutageOutlasted:
         _give_up(current, result_id, recorder, job_code_started=True, reason=(
