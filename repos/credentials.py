@@ -1,7 +1,9 @@
-"""Credentials references (``env:NAME``, ``file:/path``) and how each kind of secret reaches git.
+"""Named credentials, pinned to hosts, and how each kind of secret reaches git.
 
-The database stores only the reference; the secret is read when a fetch needs it and handed to git
-through its environment (never a URL, ``.git/config``, a log line or an exception message).
+Admins define credentials in configuration (``credentials: {name: {secret: env:NAME | file:/path,
+hosts: [...]}}``); a repository stores only a credential's name. The secret is read when a fetch
+needs it, only for a remote whose host the credential is pinned to, and handed to git through its
+environment (never a URL, ``.git/config``, a log line or an exception message).
 """
 
 import base64
@@ -14,12 +16,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from repos.errors import CredentialsUnavailable
+from repos.errors import CredentialNotPinned, CredentialsUnavailable
+from repos.remotes import remote_host
 from service.jobs.errors import ValidationError
 
-__all__ = ["Credentials", "credentials_environment", "resolve_credentials", "validate_credentials_reference"]
+__all__ = [
+    "Credentials",
+    "credentials_environment",
+    "resolve_credentials",
+    "resolve_named_credentials",
+    "validate_credential_name",
+    "validate_credentials_reference",
+]
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+CREDENTIAL_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+OLD_REFERENCE_HINT = ("Credentials references (env:NAME, file:/path) are no longer accepted on a repository: "
+                      "an admin defines a named credential pinned to the remote's host under `credentials:` "
+                      "in the configuration, and the repository names it.")
 REFERENCE_HINT = "Use env:NAME (an environment variable) or file:/absolute/path (a file holding the secret)."
 BASE_SSH_COMMAND = "ssh -o BatchMode=yes"
 
@@ -28,8 +42,14 @@ BASE_SSH_COMMAND = "ssh -o BatchMode=yes"
 class Credentials:
     """A resolved secret and the reference it came from; the secret never shows in repr."""
 
-    reference: str
+    reference: str  # the credential's name (or, for settings such as events_secret, the reference)
     secret: str = field(repr=False)
+    hosts: tuple[str, ...] | None = None  # the hosts it may be sent to; None: not a git credential
+
+    def allows(self, remote_url: str) -> bool:
+        """Say whether this credential may be sent to ``remote_url``'s host."""
+        host = remote_host(remote_url)
+        return self.hosts is not None and host is not None and host in self.hosts
 
     @property
     def is_ssh_key(self) -> bool:
@@ -82,6 +102,56 @@ def resolve_credentials(reference: str | None) -> Credentials | None:
     return Credentials(reference=reference, secret=secret)
 
 
+def validate_credential_name(name: str | None, definitions: dict, remote_url: str | None) -> str | None:
+    """Return ``name`` if it names a configured credential pinned to ``remote_url``'s host.
+
+    Raises ValidationError on "credentials" otherwise (naming only configured names and hosts).
+    """
+    if name is None or name == "":
+        return None
+    if not isinstance(name, str) or not CREDENTIAL_NAME.fullmatch(name):
+        raise ValidationError({"credentials": [OLD_REFERENCE_HINT if isinstance(name, str) and ":" in name
+                                               else "A credential name has letters, digits, '.', '_' or '-'."]})
+    definition = definitions.get(name)
+    if definition is None:
+        known = ", ".join(sorted(definitions)) or "none are configured"
+        raise ValidationError({"credentials": [f"No credential named {name!r} (known: {known})."]})
+    host = remote_host(remote_url or "")
+    if host is None or host not in _hosts(definition):
+        raise ValidationError({"credentials": [
+            f"Credential {name!r} is pinned to {', '.join(_hosts(definition))}, not to this remote's host."]})
+    return name
+
+
+def resolve_named_credentials(name: str | None, definitions: dict, remote_url: str) -> Credentials | None:
+    """Read the secret of the configured credential ``name`` for a fetch from ``remote_url``.
+
+    Raises CredentialsUnavailable (unknown name, an old reference, an unreadable secret) or
+    CredentialNotPinned (the remote's host is not one of the credential's hosts).
+    """
+    if not name:
+        return None
+    if ":" in name:
+        raise CredentialsUnavailable(OLD_REFERENCE_HINT)
+    definition = definitions.get(name)
+    if definition is None:
+        raise CredentialsUnavailable(f"No credential named {name!r} is configured.")
+    hosts = _hosts(definition)
+    if remote_host(remote_url) not in hosts:
+        raise CredentialNotPinned(f"Credential {name!r} is not pinned to this remote's host; it is sent only "
+                                  f"to {', '.join(hosts)}.")
+    try:
+        resolved = resolve_credentials(definition["secret"])
+    except (CredentialsUnavailable, ValidationError):
+        # Say nothing of whether a file exists or a variable is set: only that this name cannot be used.
+        raise CredentialsUnavailable(f"The secret of credential {name!r} cannot be read.") from None
+    return Credentials(reference=name, secret=resolved.secret, hosts=hosts)
+
+
+def _hosts(definition: dict) -> tuple[str, ...]:
+    return tuple(host.lower() for host in definition.get("hosts", ()))
+
+
 @contextmanager
 def credentials_environment(credentials: Credentials | None) -> Iterator[dict[str, str]]:
     """Yield the environment variables that hand ``credentials`` to git; remove any key file afterwards."""
@@ -93,11 +163,14 @@ def credentials_environment(credentials: Credentials | None) -> Iterator[dict[st
                 "GIT_SSH_COMMAND": f"{BASE_SSH_COMMAND} -o IdentitiesOnly=yes -i {shlex.quote(key_path)}",
             }
     else:
+        # No redirects: git would send the header on to wherever the pinned host redirects it.
         yield {
             "GIT_SSH_COMMAND": BASE_SSH_COMMAND,
-            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_COUNT": "2",
             "GIT_CONFIG_KEY_0": "http.extraHeader",
             "GIT_CONFIG_VALUE_0": credentials.basic_auth_header,
+            "GIT_CONFIG_KEY_1": "http.followRedirects",
+            "GIT_CONFIG_VALUE_1": "false",
         }
 
 

@@ -6,7 +6,8 @@ JobsyncError                          (service.jobs.errors)
       ├── RemoteUnreachable           the remote could not be fetched (network, auth, no such repo, timeout)
       ├── RefNotFound                 the branch, tag or commit is not in the remote / mirror
       ├── GitCommandFailed            any other git failure (stderr sanitised)
-      ├── CredentialsUnavailable      the credentials reference points at nothing
+      ├── CredentialsUnavailable      the named credential is unknown or its secret unreadable
+      │    └── CredentialNotPinned    the remote's host is not one the credential is pinned to
       └── DiscoveryError              the repository's jobs package could not be inspected or loaded
            ├── DiscoveryTimedOut      the discovery child was killed at its timeout
            ├── DiscoveryCrashed       the discovery child died without answering
@@ -60,6 +61,12 @@ class CredentialsUnavailable(RepositoryError):
     """The credentials reference names an environment variable or file that is missing or empty."""
 
     code = "credentials_unavailable"
+
+
+class CredentialNotPinned(CredentialsUnavailable):
+    """A credential would go to a host it is not pinned to: the fetch is refused before git runs."""
+
+    code = "credential_not_pinned"
 
 
 class DiscoveryError(RepositoryError):

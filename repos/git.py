@@ -37,7 +37,7 @@ from repos.credentials import (
     resolve_credentials,
     validate_credentials_reference,
 )
-from repos.errors import GitCommandFailed, RefNotFound, RemoteUnreachable, RepositoryError
+from repos.errors import CredentialNotPinned, GitCommandFailed, RefNotFound, RemoteUnreachable, RepositoryError
 from repos.remotes import scrub, validate_ref, validate_remote_url
 
 __all__ = [
@@ -94,10 +94,13 @@ def fetch(
     """Update the mirror from ``remote_url`` and return the 40-hex commit ``ref`` points at.
 
     ``ref`` is tried as a branch, then a tag, then a commit sha present in the mirror.
-    Raises ValidationError (bad URL/ref), RemoteUnreachable, RefNotFound, GitCommandFailed.
+    Raises ValidationError (bad URL/ref), CredentialNotPinned (``credentials`` may not go to this
+    remote's host), RemoteUnreachable, RefNotFound, GitCommandFailed.
     """
     validate_remote_url(remote_url, allow_local=settings.allow_local)
     validate_ref(ref)
+    if credentials is not None and not credentials.allows(remote_url):
+        raise CredentialNotPinned(f"Credential {credentials.reference!r} is not pinned to this remote's host.")
     secrets = credentials.redactions() if credentials else []
     with repository_lock(data_dir, slug):
         mirror = _ensure_mirror(data_dir, slug, settings)

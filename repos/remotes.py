@@ -13,6 +13,7 @@ from service.jobs.errors import ValidationError
 __all__ = [
     "MAX_REF_LENGTH",
     "MAX_URL_LENGTH",
+    "remote_host",
     "scrub",
     "strip_userinfo",
     "validate_ref",
@@ -49,6 +50,25 @@ def validate_ref(ref: str) -> str:
     if problem:
         raise ValidationError({"branch": [problem]})
     return ref
+
+
+def remote_host(url: str) -> str | None:
+    """Return the lower-case host git would connect to for ``url`` (None: a local path or unknown form)."""
+    if not isinstance(url, str) or _TRANSPORT_PREFIX.match(url):
+        return None
+    scheme = _SCHEME.match(url)
+    if scheme:
+        if scheme.group(1).lower() not in ("https", "ssh"):
+            return None
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            return None
+        return host.lower() if host else None
+    match = _SCP_LIKE.fullmatch(url)
+    if not match or "/" in url.split(":", 1)[0]:
+        return None
+    return match.group("host").strip("[]").lower()
 
 
 def strip_userinfo(text: str) -> str:
@@ -118,10 +138,10 @@ def _url_with_scheme_problem(url: str, scheme: str, *, allow_local: bool) -> str
         return "A remote host cannot start with '-'."
     if scheme == "https" and "@" in parts.netloc:
         return (
-            "Do not put credentials in the URL; store the token and give a credentials reference (env:NAME)."
+            "Do not put credentials in the URL; name a credential an admin configured for this host."
         )
     if scheme == "ssh" and parts.password is not None:
-        return "Do not put a password in the URL; give a credentials reference holding an SSH key."
+        return "Do not put a password in the URL; name a configured credential holding an SSH key."
     if parts.username is not None and not _valid_user(parts.username):
         return "The user name in the remote URL is not valid."
     if _has_parent_segment(parts.path):

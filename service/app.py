@@ -8,14 +8,23 @@ from flask import Flask
 
 from service import bootstrap
 from service.web.app_runtime import attach_runtime
+from service.web.session_key import session_secret_key
+from service.web.sessions import init_sessions
 
 
-def create_app(overrides: dict[str, Any] | None = None, *, runtime=None) -> Flask:
-    """Create the Flask app; ``overrides`` replace configuration keys (tests, embedded mode)."""
+def create_app(overrides: dict[str, Any] | None = None, *, runtime=None, bind_host: str | None = None) -> Flask:
+    """Create the Flask app; ``overrides`` replace configuration keys (tests, embedded mode).
+
+    ``bind_host`` is the address served on, when known (``jobsync serve``). Raises ConfigError when
+    there is no usable ``secret_key``.
+    """
     if runtime is None:
         runtime = bootstrap.configure(**(overrides or {}))
+    settings = runtime.settings
     app = Flask(__name__)
-    app.config.update(SECRET_KEY=runtime.settings.secret_key, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
+    app.config.update(MAX_CONTENT_LENGTH=64 * 1024 * 1024)
+    init_sessions(app, secret_key=session_secret_key(settings, bind_host=bind_host),
+                  secure=settings.session_cookie_secure)
     attach_runtime(app, runtime)
 
     from service.api import (

@@ -39,6 +39,20 @@ def _url(key: str) -> fields.String:
     return fields.String(allow_none=True, validate=check)
 
 
+_REFERENCE = validate.Regexp(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$", error="must be env:NAME or file:/absolute/path")
+
+
+class CredentialSchema(Schema):
+    """One named git credential: where its secret is, and the only hosts it may be sent to."""
+
+    class Meta:
+        unknown = RAISE
+
+    secret = fields.String(required=True, validate=_REFERENCE)
+    hosts = fields.List(fields.String(validate=validate.Regexp(r"^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$")),
+                        required=True, validate=validate.Length(min=1))
+
+
 class SettingsSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -47,6 +61,9 @@ class SettingsSchema(Schema):
     redis_url = _url("redis_url")
     data_dir = fields.String(required=True)
     secret_key = fields.String(required=True, validate=validate.Length(min=1))
+    session_cookie_secure = fields.String(required=True, validate=validate.OneOf(["auto", "true", "false"]))
+    login_max_attempts = fields.Integer(required=True, validate=validate.Range(min=1))
+    login_window_seconds = fields.Float(required=True, validate=validate.Range(min=1))
     allow_local_repositories = fields.Boolean(required=True)
     queues = fields.List(fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.-]+$")), required=True)
     queue_aliases = fields.Dict(keys=fields.String(validate=validate.Length(min=1)),
@@ -69,8 +86,9 @@ class SettingsSchema(Schema):
     jobs_root = fields.String(allow_none=True, required=True)
     webhook_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1024))
     webhook_coalesce_seconds = fields.Float(required=True, validate=validate.Range(min=0, max=3600))
-    events_secret = fields.String(allow_none=True, required=True, validate=validate.Regexp(
-        r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$", error="must be env:NAME or file:/absolute/path"))
+    events_secret = fields.String(allow_none=True, required=True, validate=_REFERENCE)
+    credentials = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,100}$")),
+                              values=fields.Nested(CredentialSchema), required=True)
     hook_loop_users = fields.List(fields.String(validate=validate.Length(min=1)), required=True)
     output_file_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1))
     upload_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1))
@@ -103,6 +121,9 @@ class Settings:
     redis_url: str | None
     data_dir: str
     secret_key: str
+    session_cookie_secure: str  # auto (Secure on https requests), true or false
+    login_max_attempts: int  # failed logins per user name and per address within login_window_seconds
+    login_window_seconds: float
     allow_local_repositories: bool
     queues: tuple[str, ...]
     queue_aliases: dict  # a queue name jobs ask for (Celery's "celery") -> the queue that runs them
@@ -127,6 +148,7 @@ class Settings:
     webhook_max_bytes: int
     webhook_coalesce_seconds: float  # pushes start a repository's syncs at most once per this long
     events_secret: str | None  # a reference (env:NAME, file:/path) to the /webhooks/events HMAC secret
+    credentials: dict  # name -> {"secret": env:NAME | file:/path, "hosts": [host, ...]}: git credentials
     hook_loop_users: tuple[str, ...]  # accounts hook jobs write back with: their changes fire no hooks
     output_file_max_bytes: int
     upload_max_bytes: int
@@ -198,6 +220,8 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
         merged.update(_read_yaml(Path(environ[ENV_PREFIX + "CONFIG"])))
     merged.update(_environment_values(environ))
     merged.update(overrides or {})
+    if isinstance(merged.get("session_cookie_secure"), bool):  # YAML reads a bare true/false as a bool
+        merged["session_cookie_secure"] = str(merged["session_cookie_secure"]).lower()
     try:
         data = SettingsSchema().load(merged)
     except SchemaError as exc:
@@ -210,6 +234,8 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     _check_queue_aliases(data["queue_aliases"], data["queues"])
     data["extensions"] = tuple(data["extensions"])
     data["hook_loop_users"] = tuple(data["hook_loop_users"])
+    data["credentials"] = {name: {"secret": value["secret"], "hosts": [h.strip("[]").lower() for h in value["hosts"]]}
+                           for name, value in data["credentials"].items()}
     data["sanitiser_patterns"] = tuple(tuple(pair) for pair in data["sanitiser_patterns"])
     return Settings(**data)
 

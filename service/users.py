@@ -48,6 +48,15 @@ def check_password(user: User, password: str) -> bool:
     return bool(user.password_hash) and check_password_hash(user.password_hash, password)
 
 
+def set_password(session: Session, user: User, password: str) -> None:
+    """Replace ``user``'s password and end every session they have open."""
+    if not password:
+        raise ValidationError({"password": ["This field may not be blank."]})
+    user.password_hash = generate_password_hash(password)
+    user.session_version = (user.session_version or 0) + 1
+    session.flush()
+
+
 def create_token(session: Session, user: User, *, description: str = "", write_enabled: bool = True,
                  expires: datetime | None = None) -> tuple[Token, str]:
     """Create a token for ``user``; return the row and the key, which is never stored."""

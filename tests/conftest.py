@@ -19,6 +19,7 @@ from service import bootstrap
 from service.config import load_settings
 from service.infra.db import Database
 from service.models import Base
+from tests.helpers.factories import TEST_SECRET_KEY
 
 TEST_DB = os.environ.get("JOBSYNC_TEST_DB", "sqlite")
 
@@ -92,7 +93,8 @@ def database_url(migrated_database, tmp_path):
 @pytest.fixture
 def settings(database_url, tmp_path):
     """Embedded-mode settings (in-process broker) on the test database."""
-    return load_settings({"database_url": database_url, "data_dir": str(tmp_path / "data")}, environ={})
+    return load_settings({"database_url": database_url, "data_dir": str(tmp_path / "data"),
+                          "secret_key": TEST_SECRET_KEY}, environ={})
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
-"""``/api/extras/git-repositories/``: register job repositories and sync them (needs sync_repository).
+"""``/api/extras/git-repositories/``: register job repositories and sync them.
 
-Credentials and webhook secrets are references (``env:NAME``, ``file:/path``), shown as such:
-the secrets themselves never pass through the API.
+Syncing an existing repository needs ``sync_repository``. Registering one, or changing or removing
+it, needs ``manage_repository``: a repository's code runs on the workers. Credentials are names of
+credentials configured by an admin (each pinned to hosts); webhook secrets are references
+(``env:NAME``, ``file:/path``). The secrets themselves never pass through the API.
 """
 
 from __future__ import annotations
@@ -21,12 +23,15 @@ from service.sources.repositories import add_repository, remove_repository, upda
 from service.sources.sync import request_sync
 from service.sources.sync_all import request_sync_all
 from service.web.app_runtime import current_runtime
-from service.web.auth import current_principal
+from service.web.auth import current_principal, require
 
 bp = Blueprint("git-repositories", __name__, url_prefix="/api/extras/git-repositories",
                description="Git repositories of jobs: register, change, remove, sync.")
 
 REFERENCE_DOC = {"description": "A reference such as env:NAME or file:/path, never the secret itself."}
+CREDENTIAL_DOC = {"description": "The name of a credential configured under `credentials:` and pinned to "
+                                 "the remote's host, never the secret itself."}
+MANAGE = "manage_repository"  # registers, changes and removes repositories: runs repository code
 
 
 class GitRepositorySchema(ModelSchema):
@@ -36,7 +41,7 @@ class GitRepositorySchema(ModelSchema):
     slug = fields.String()
     remote_url = fields.String()
     branch = fields.String()
-    credentials = fields.String(allow_none=True, metadata=REFERENCE_DOC)
+    credentials = fields.String(allow_none=True, metadata=CREDENTIAL_DOC)
     webhook_secret = fields.String(allow_none=True, metadata=REFERENCE_DOC)
     provided_contents = fields.List(fields.String())
     backend = fields.String()
@@ -56,7 +61,7 @@ class GitRepositoryInputSchema(ma.Schema):
     remote_url = fields.String(required=True, validate=validate.Length(min=1, max=500))
     branch = fields.String(validate=validate.Length(min=1, max=200))
     slug = fields.String(validate=validate.Length(min=1, max=100))
-    credentials = fields.String(allow_none=True, validate=validate.Length(max=300), metadata=REFERENCE_DOC)
+    credentials = fields.String(allow_none=True, validate=validate.Length(max=300), metadata=CREDENTIAL_DOC)
     webhook_secret = fields.String(allow_none=True, validate=validate.Length(max=300), metadata=REFERENCE_DOC)
     provided_contents = fields.List(fields.String())
 
@@ -113,7 +118,8 @@ def list_repositories(args):
 @bp.arguments(GitRepositoryInputSchema)
 @bp.response(201, GitRepositorySchema)
 def create_repository(values):
-    """Register a repository (sync it with ``/sync/``)."""
+    """Register a repository (sync it with ``/sync/``); needs manage_repository."""
+    require(current_principal(), MANAGE)
     session = db_session()
     repository = add_repository(session, _settings(), **values)
     commit(session, unique_field="name")
@@ -131,7 +137,8 @@ def retrieve_repository(repository_id):
 @bp.arguments(GitRepositoryPatchSchema(partial=True))
 @bp.response(200, GitRepositorySchema)
 def change_repository(values, repository_id):
-    """Change a repository's name, remote, branch, references or contents."""
+    """Change a repository's name, remote, branch, references or contents; needs manage_repository."""
+    require(current_principal(), MANAGE)
     session = db_session()
     repository = update_repository(session, _settings(), get_or_404(session, GitRepository, repository_id),
                                    **values)
@@ -142,7 +149,8 @@ def change_repository(values, repository_id):
 @bp.delete("/<uuid:repository_id>/")
 @bp.response(204)
 def delete_repository(repository_id):
-    """Remove a repository: its jobs become uninstalled, its checkouts are deleted."""
+    """Remove a repository: its jobs become uninstalled, its checkouts are deleted; needs manage_repository."""
+    require(current_principal(), MANAGE)
     session = db_session()
     remove_repository(session, _settings(), get_or_404(session, GitRepository, repository_id))
     session.commit()

@@ -98,9 +98,16 @@ def token_owner(session, principal: Principal, name: str | None) -> User:
     return user
 
 
-def check_expiry(values: dict[str, Any]) -> None:
+def check_expiry(session, principal: Principal, values: dict[str, Any]) -> None:
+    """Refuse an expiry in the past, or one that outlives the token the caller is using."""
     if values.get("expires") is not None and values["expires"] <= utcnow():
         raise ValidationError({"expires": ["The expiry must be in the future."]})
+    caller_token = session.get(Token, principal.token_id) if principal.token_id else None
+    if caller_token is None or caller_token.expires is None:
+        return
+    if values.get("expires") is None or values["expires"] > caller_token.expires:
+        raise ValidationError({"expires": [
+            f"A token cannot outlive the token used to set it: expire by {caller_token.expires.isoformat()}."]})
 
 
 @tokens_bp.get("/")
@@ -125,7 +132,7 @@ def list_tokens(args):
 def create_api_token(values):
     """Create a token; its key is in this response only."""
     session = db_session()
-    check_expiry(values)
+    check_expiry(session, current_principal(), values)
     user = token_owner(session, current_principal(), values.get("user"))
     token, key = create_token(session, user, description=values.get("description", ""),
                               write_enabled=values.get("write_enabled", True), expires=values.get("expires"))
@@ -148,7 +155,8 @@ def update_token(values, token_id):
     """Change a token's description, expiry or write permission."""
     session = db_session()
     token = owned_token(session, current_principal(), token_id)
-    check_expiry(values)
+    if "expires" in values:
+        check_expiry(session, current_principal(), values)
     for name in ("description", "write_enabled", "expires"):
         if name in values:
             setattr(token, name, values[name])

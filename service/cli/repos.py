@@ -38,7 +38,7 @@ def repo_group() -> None:
 @click.argument("name")
 @click.argument("url")
 @click.option("--branch", default="main", show_default=True, help="Branch, tag or commit to follow.")
-@click.option("--credentials", help="Reference to a token or SSH key: env:VAR or file:/path.")
+@click.option("--credentials", help="Name of a credential configured under `credentials:` for URL's host.")
 @click.option("--webhook-secret", help="Reference to the webhook secret: env:VAR or file:/path.")
 @click.option("--slug", help="Python identifier the jobs are imported under (default: from NAME).")
 @click.pass_obj

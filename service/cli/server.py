@@ -84,10 +84,12 @@ def serve_command(state, host: str, port: int) -> None:
     from service.scheduling.loop import Scheduler
     from service.sources.extension_jobs import refresh_extension_jobs
     from service.sources.local import refresh_local_jobs
+    from service.web.session_key import session_secret_key
     from service.worker import actors
 
     runtime = state.runtime()
     _logging(runtime.settings)
+    session_secret_key(runtime.settings, bind_host=host)  # no usable key: refuse before anything runs
     runtime.db.upgrade()
     refresh_local_jobs(runtime)
     refresh_extension_jobs(runtime)
@@ -97,7 +99,7 @@ def serve_command(state, host: str, port: int) -> None:
         kwargs={"stop": stop}, name="jobsync-worker", daemon=True)
     scheduler_thread = threading.Thread(target=Scheduler(runtime).run_forever, args=(stop,),
                                         name="jobsync-scheduler", daemon=True)
-    server = make_server(host, port, create_app(runtime=runtime), threaded=True)
+    server = make_server(host, port, create_app(runtime=runtime, bind_host=host), threaded=True)
     worker_thread.start()
     scheduler_thread.start()
     threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()

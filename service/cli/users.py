@@ -3,6 +3,7 @@
 import click
 
 from service import users
+from service.models import PERMISSIONS
 
 
 @click.group("user")
@@ -15,7 +16,7 @@ def user_group() -> None:
 @click.option("--superuser", is_flag=True, help="Grant every permission.")
 @click.option("--password", is_flag=True, help="Prompt for a password (for the web UI).")
 @click.option("--permission", "permissions", multiple=True,
-              type=click.Choice(["run_job", "approve_job", "change_job", "sync_repository", "admin"]),
+              type=click.Choice(list(PERMISSIONS)),
               help="Grant a permission; repeat for several.")
 @click.pass_obj
 def user_create(state, name: str, superuser: bool, password: bool, permissions: tuple[str, ...]) -> None:
@@ -25,6 +26,17 @@ def user_create(state, name: str, superuser: bool, password: bool, permissions: 
         user = users.create_user(session, name, password=secret, is_superuser=superuser,
                                  permissions=list(permissions))
         click.echo(f"Created user {user.username}" + (" (superuser)" if superuser else ""))
+
+
+@user_group.command("set-password")
+@click.argument("name")
+@click.pass_obj
+def user_set_password(state, name: str) -> None:
+    """Prompt for a new password for user NAME; their open web sessions end."""
+    secret = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with state.runtime().db.session() as session:
+        users.set_password(session, users.get_user(session, name), secret)
+    click.echo(f"Password changed for {name}; their sessions have ended.")
 
 
 @click.group("token")

@@ -7,7 +7,7 @@ from service.models.job import OVERRIDABLE_FIELDS, Job
 from service.models.repository import GitRepository
 from service.models.result import LOG_LEVELS, ConcurrencySlot, JobLogEntry, JobOutputFile, JobResult, Status
 from service.models.scheduling import ScheduledJob, ScheduledSlot
-from service.models.user import PERMISSIONS, Token, User
+from service.models.user import PERMISSIONS, LoginFailure, Token, User
 from service.models.webhook import WebhookDelivery
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "JobHook",
     "JobLogEntry",
     "JobOutputFile",
+    "LoginFailure",
     "JobResult",
     "ObjectChangeEvent",
     "ScheduledJob",

@@ -10,7 +10,11 @@ from sqlalchemy.orm import Session
 
 from repos import git as repo_git
 from repos.backends import BackendContext, UnknownBackend, backend_class
-from repos.credentials import resolve_credentials, validate_credentials_reference
+from repos.credentials import (
+    resolve_named_credentials,
+    validate_credential_name,
+    validate_credentials_reference,
+)
 from repos.naming import slugify, validate_slug
 from repos.remotes import validate_ref, validate_remote_url
 from service.errors import NotFound, ValidationError
@@ -34,7 +38,8 @@ def open_backend(repository: GitRepository, settings) -> DataBackend:
         data_dir=Path(settings.data_dir),
         allow_local=settings.allow_local_repositories,
         timeout=settings.git_timeout_seconds,
-        credentials=resolve_credentials(repository.credentials),
+        credentials=resolve_named_credentials(repository.credentials, settings.credentials,
+                                              repository.remote_url),
     )
     return backend(parameters, context)
 
@@ -76,7 +81,11 @@ def _validated(session: Session, settings, values: dict, *, current: GitReposito
             errors["name"] = [f"A repository named {name!r} already exists."]
     check("remote_url", lambda url: validate_remote_url(url, allow_local=settings.allow_local_repositories))
     check("branch", validate_ref)
-    check("credentials", validate_credentials_reference)
+    if "credentials" in values or ("remote_url" in values and getattr(current, "credentials", None)):
+        # A credential must stay pinned to the remote's host, whichever of the two changes.
+        remote = values.get("remote_url", getattr(current, "remote_url", None))
+        values.setdefault("credentials", getattr(current, "credentials", None))
+        check("credentials", lambda name: validate_credential_name(name, settings.credentials, remote))
     check("webhook_secret", validate_credentials_reference)
     if "provided_contents" in values and not set(values["provided_contents"] or []) <= {"jobs"}:
         errors["provided_contents"] = ['Only "jobs" can be provided.']

@@ -62,7 +62,7 @@ def _close_session(_exc: BaseException | None) -> None:
 def session_user(db_session: Session) -> User | None:
     """Return the logged-in, active user of this browser session, or None."""
     try:
-        principal = authenticate(db_session, None, session.get("user_id"))
+        principal = authenticate(db_session, None, session)
     except AuthenticationFailed:
         return None
     return db_session.get(User, principal.user_id)

@@ -3,7 +3,7 @@
 Safety comes from the order: the whole text is HTML-escaped first, and only then are a few
 patterns turned into tags that we write ourselves (``strong``, ``em``, ``code``, ``pre``, ``h4``-
 ``h6``, ``ul``/``ol``/``li``, ``p``, and ``a`` whose ``href`` must start with ``http://``,
-``https://`` or ``/``). Nothing from the input can open a tag or an attribute: ``<`` and quotes
+``https://`` or one ``/`` and holds no backslash). Nothing from the input can open a tag or an attribute: ``<`` and quotes
 are already entities by the time any pattern runs.
 """
 
@@ -18,7 +18,8 @@ from markupsafe import Markup
 _MARKERS = frozenset("`*_[")
 _TOKENS = re.compile(
     r"`(?P<code>[^`\n]+)`"
-    r"|\[(?P<text>[^\]\n]+)\]\((?P<href>(?:https?://|/(?!/))[^\s()<>]*)\)"
+    # No backslash anywhere in a link: browsers read ``/\host`` as ``//host``, another site.
+    r"|\[(?P<text>[^\]\n]+)\]\((?P<href>(?:https?://|/(?![/\\]))[^\s()<>\\]*)\)"
 )
 _STAR_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 _STAR_EMPHASIS = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")

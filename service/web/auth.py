@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Mapping
 
 from flask import Flask, g, request, session
 from sqlalchemy.orm import Session
 
 from service.errors import AuthenticationFailed, PermissionDenied
 from service.models import User
+from service.models.user import grants
 from service.users import authenticate_token
 from service.web.app_runtime import current_runtime
+from service.web.sessions import session_user
 
 #: Methods that change nothing: allowed with a write-disabled token and under ``Policy.read``.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -55,7 +58,7 @@ class Principal:
     def has_permission(self, permission: str | None) -> bool:
         if permission is None:
             return True
-        return self.is_superuser or permission in self.permissions or "admin" in self.permissions
+        return grants(self.is_superuser, self.permissions, permission)
 
 
 def parse_authorization(header: str) -> str:
@@ -66,18 +69,14 @@ def parse_authorization(header: str) -> str:
     return key.strip()
 
 
-def authenticate(db_session: Session, authorization: str | None, session_user_id: str | None) -> Principal:
+def authenticate(db_session: Session, authorization: str | None, browser_session: Mapping | None) -> Principal:
     """Identify the caller by API token, else by logged-in session; raises AuthenticationFailed."""
     if authorization:
         token = authenticate_token(db_session, parse_authorization(authorization))
         return Principal.of(token.user, token=token)
-    if session_user_id:
-        try:
-            user = db_session.get(User, uuid.UUID(str(session_user_id)))
-        except ValueError:
-            user = None
-        if user is not None and user.is_active:
-            return Principal.of(user)
+    user = session_user(db_session, browser_session) if browser_session else None
+    if user is not None:
+        return Principal.of(user)
     raise AuthenticationFailed("Authentication credentials were not provided.")
 
 
@@ -109,8 +108,7 @@ def enforce_policies(app: Flask, policies: dict[str, Policy]) -> None:
             return
         runtime = current_runtime()
         with runtime.db.session() as db_session:  # commits the token's last_used
-            principal = authenticate(db_session, request.headers.get("Authorization"),
-                                     session.get("user_id"))
+            principal = authenticate(db_session, request.headers.get("Authorization"), session)
         g.principal = principal
         if principal.token_id is None and request.method not in SAFE_METHODS:
             # A browser sends its session cookie whatever page asks: writes need the UI's CSRF token.

@@ -24,7 +24,7 @@ from tests.helpers.api import (
     add_repository,
     add_schedule,
 )
-from tests.helpers.factories import make_job, make_result
+from tests.helpers.factories import TEST_SECRET_KEY, make_job, make_result
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +34,8 @@ def shared_app(tmp_path_factory):
 
     directory = tmp_path_factory.mktemp("app")
     settings = load_settings(
-        {"database_url": f"sqlite:///{directory}/unused.sqlite3", "data_dir": str(directory)}, environ={}
+        {"database_url": f"sqlite:///{directory}/unused.sqlite3", "data_dir": str(directory),
+         "secret_key": TEST_SECRET_KEY}, environ={}
     )
     try:
         return create_app(runtime=bootstrap.configure(settings))

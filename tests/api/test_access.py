@@ -126,7 +126,7 @@ def test_a_write_disabled_token_may_read_but_never_write(client, make_caller):
 def test_a_logged_in_session_user_is_accepted_without_a_token(client, make_caller):
     caller = make_caller()
     with client.session_transaction() as session:
-        session["user_id"] = str(caller.user_id)
+        session["user_id"], session["session_version"] = str(caller.user_id), 0
     assert client.get("/api/extras/jobs/").status_code == 200
 
 
@@ -134,6 +134,7 @@ def test_a_session_user_writes_only_with_the_sessions_csrf_token(client, make_ca
     caller = make_caller()
     with client.session_transaction() as session:
         session["user_id"], session["csrf_token"] = str(caller.user_id), "secret-token"
+        session["session_version"] = 0
     forged = client.post("/api/users/tokens/", json={})
     assert forged.status_code == 400 and forged.get_json()["error"]["code"] == "csrf_refused"
     wrong = client.post("/api/users/tokens/", json={}, headers={"X-CSRF-Token": "guess"})

@@ -28,6 +28,12 @@ def test_the_docs_page_and_its_assets_are_served_locally_without_any_cdn(client)
     assert not re.search(rb"https?://", page.data)
 
 
+def test_the_docs_page_runs_only_its_own_script_under_a_content_security_policy(client):
+    policy = client.get("/api/docs/").headers.get("Content-Security-Policy", "")
+    assert "script-src 'self'" in policy and "default-src 'none'" in policy
+    assert "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+
+
 def test_the_openapi_document_describes_token_authentication(client):
     spec = client.get("/api/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")

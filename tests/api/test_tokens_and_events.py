@@ -3,7 +3,9 @@
 import uuid
 from datetime import timedelta
 
-from service.models import User, utcnow
+from sqlalchemy import select
+
+from service.models import Token, User, utcnow
 from service.users import create_token
 from tests.helpers.api import add_change, add_delivery
 
@@ -37,6 +39,25 @@ def test_a_token_may_be_changed_by_its_owner(client, reader):
 def test_an_expiry_in_the_past_is_a_400_naming_expires(client, reader):
     past = (utcnow() - timedelta(days=1)).isoformat()
     response = client.post("/api/users/tokens/", json={"expires": past}, headers=reader.headers)
+    assert response.status_code == 400 and "expires" in response.get_json()
+
+
+def test_a_token_cannot_remove_or_extend_its_own_expiry(client, runtime, make_caller):
+    expires = utcnow() + timedelta(hours=1)
+    caller = make_caller(expires=expires)
+    with runtime.db.session() as session:
+        own = session.scalar(select(Token).where(Token.user_id == caller.user_id))
+        url = f"/api/users/tokens/{own.id}/"
+    for later in (None, (expires + timedelta(days=365)).isoformat()):
+        response = client.patch(url, json={"expires": later}, headers=caller.headers)
+        assert response.status_code == 400 and "expires" in response.get_json()
+    sooner = (expires - timedelta(minutes=30)).isoformat()
+    assert client.patch(url, json={"expires": sooner}, headers=caller.headers).status_code == 200
+
+
+def test_an_expiring_token_cannot_mint_a_token_that_outlives_it(client, make_caller):
+    caller = make_caller(expires=utcnow() + timedelta(hours=1))
+    response = client.post("/api/users/tokens/", json={}, headers=caller.headers)
     assert response.status_code == 400 and "expires" in response.get_json()
 
 

@@ -7,6 +7,7 @@ import uuid
 from service.models import Job, JobResult, User
 
 SAMPLE_MODULE = "tests.helpers.sample_jobs"
+TEST_SECRET_KEY = "test-session-key-" + "0123456789abcdef" * 3  # 32+ bytes, as start-up insists
 
 
 def make_job(session, class_name: str = "Hello", *, module_name: str = SAMPLE_MODULE, **fields) -> Job:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from repos.credentials import Credentials, credentials_environment
+from repos.credentials import Credentials, credentials_environment, resolve_named_credentials
 from repos.errors import CredentialsUnavailable, RefNotFound, RemoteUnreachable
 from repos.git import (
     GitSettings,
@@ -158,7 +158,9 @@ def test_fetch_refuses_a_bad_branch_name(remote, data_dir):
 
 def test_a_token_never_appears_in_errors_config_or_files(monkeypatch, data_dir):
     monkeypatch.setenv("JOBSYNC_TEST_TOKEN", TOKEN)
-    credentials = resolve_credentials("env:JOBSYNC_TEST_TOKEN")
+    credentials = resolve_named_credentials(
+        "local", {"local": {"secret": "env:JOBSYNC_TEST_TOKEN", "hosts": ["127.0.0.1"]}},
+        "https://127.0.0.1:9/x.git")
     with pytest.raises(RemoteUnreachable) as caught:
         fetch(data_dir, "demo", "https://127.0.0.1:9/x.git", "main", credentials=credentials, settings=LOCAL)
     forms = credentials.redactions()

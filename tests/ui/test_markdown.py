@@ -27,7 +27,8 @@ def test_markup_in_the_text_is_escaped_inside_any_formatting(attack):
         assert '"onmouseover' not in rendered
 
 
-@pytest.mark.parametrize("href", ["javascript:alert(1)", "data:text/html,x", "//evil.example/", "vbscript:x"])
+@pytest.mark.parametrize("href", ["javascript:alert(1)", "data:text/html,x", "//evil.example/", "vbscript:x",
+                                  "/\\evil.example/", "/a\\..\\\\evil.example"])
 def test_links_go_only_to_http_https_or_this_site(href):
     rendered = render_inline(f"[click]({href})")
     assert "<a " not in rendered and "[click]" in rendered

@@ -18,7 +18,7 @@ from service.ui.paging import paginate
 
 FORM_FIELDS = ("name", "remote_url", "branch", "credentials", "webhook_secret")
 #: Registering, changing and removing repositories needs what the REST API asks for (its policy).
-MANAGE = "sync_repository"
+MANAGE = "manage_repository"  # registers and changes repositories: decides what code the workers run
 #: How each git host is told to call the webhook: (provider, where, what to set).
 PROVIDER_HINTS = (
     ("GitHub", "Settings → Webhooks → Add webhook",
