@@ -115,7 +115,8 @@ def validate_credential_name(name: str | None, definitions: dict, remote_url: st
     definition = definitions.get(name)
     if definition is None:
         known = ", ".join(sorted(definitions)) or "none are configured"
-        raise ValidationError({"credentials": [f"No credential named {name!r} (known: {known})."]})
+        # The value is not echoed: someone may have typed the secret itself here.
+        raise ValidationError({"credentials": [f"No credential has this name (configured: {known})."]})
     host = remote_host(remote_url or "")
     if host is None or host not in _hosts(definition):
         raise ValidationError({"credentials": [

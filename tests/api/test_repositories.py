@@ -15,21 +15,22 @@ def syncer(make_caller):
 
 
 @pytest.fixture
+def manager(make_caller):
+    return make_caller("manage_repository")
+
+
+@pytest.fixture
 def remote(tmp_path):
     _, bare = make_remote(tmp_path / "git", SELF_REGISTERING)
     return str(bare)
 
 
-def test_a_registered_repository_syncs_and_its_jobs_appear(client, syncer, remote, monkeypatch, runtime):
-    monkeypatch.setenv("DEMO_TOKEN", "not-needed-for-a-local-remote")
+def test_a_registered_repository_syncs_and_its_jobs_appear(client, manager, syncer, remote, runtime):
     created = client.post(
-        "/api/extras/git-repositories/",
-        headers=syncer.headers,
-        json={"name": "Demo", "remote_url": remote, "credentials": "env:DEMO_TOKEN"},
-    )
+        "/api/extras/git-repositories/", headers=manager.headers, json={"name": "Demo", "remote_url": remote})
     assert created.status_code == 201, created.get_json()
     repository = created.get_json()
-    assert repository["slug"] == "demo" and repository["credentials"] == "env:DEMO_TOKEN"
+    assert repository["slug"] == "demo" and repository["credentials"] is None
     assert repository["current_head"] is None and repository["object_type"] == "extras.gitrepository"
 
     synced = client.post(f"{repository['url']}sync/", headers=syncer.headers)
@@ -45,9 +46,9 @@ def test_a_registered_repository_syncs_and_its_jobs_appear(client, syncer, remot
     assert client.get(repository["url"], headers=syncer.headers).get_json()["current_head"]
 
 
-def test_a_sync_already_waiting_absorbs_another_request(client, syncer, remote):
+def test_a_sync_already_waiting_absorbs_another_request(client, manager, syncer, remote):
     url = client.post(
-        "/api/extras/git-repositories/", headers=syncer.headers, json={"name": "Demo", "remote_url": remote}
+        "/api/extras/git-repositories/", headers=manager.headers, json={"name": "Demo", "remote_url": remote}
     ).get_json()["url"]
     first = client.post(f"{url}sync/", headers=syncer.headers).get_json()["job_result"]["id"]
     second = client.post(f"{url}sync/", headers=syncer.headers).get_json()["job_result"]["id"]
@@ -61,32 +62,68 @@ def test_a_sync_already_waiting_absorbs_another_request(client, syncer, remote):
     [
         ({"name": "Bad", "remote_url": "ftp://example.com/x.git"}, "remote_url"),
         ({"name": "Bad", "remote_url": "https://example.com/x.git", "credentials": "hunter2"}, "credentials"),
+        ({"name": "Bad", "remote_url": "https://example.com/x.git", "credentials": "env:JOBSYNC_SECRET_KEY"},
+         "credentials"),
+        ({"name": "Bad", "remote_url": "https://example.com/x.git", "credentials": "file:/proc/self/environ"},
+         "credentials"),
         ({"name": "Bad", "remote_url": "https://example.com/x.git", "branch": "a..b"}, "branch"),
         ({"name": "Bad", "remote_url": "https://example.com/x.git", "slug": "not a slug"}, "slug"),
         ({"remote_url": "https://example.com/x.git"}, "name"),
     ],
 )
-def test_a_bad_repository_is_a_400_naming_the_field(client, syncer, body, field):
-    response = client.post("/api/extras/git-repositories/", headers=syncer.headers, json=body)
+def test_a_bad_repository_is_a_400_naming_the_field(client, manager, body, field):
+    response = client.post("/api/extras/git-repositories/", headers=manager.headers, json=body)
     assert response.status_code == 400 and field in response.get_json()
     assert "hunter2" not in response.get_data(as_text=True)
 
 
-def test_a_repository_is_changed_filtered_and_removed(client, syncer):
+def test_a_repository_is_changed_filtered_and_removed(client, manager, syncer):
     url = client.post(
         "/api/extras/git-repositories/",
-        headers=syncer.headers,
+        headers=manager.headers,
         json={"name": "Demo", "remote_url": "https://git.example.com/demo.git"},
     ).get_json()["url"]
-    changed = client.patch(url, headers=syncer.headers, json={"branch": "develop"})
+    changed = client.patch(url, headers=manager.headers, json={"branch": "develop"})
     assert changed.status_code == 200 and changed.get_json()["branch"] == "develop"
-    renamed_slug = client.patch(url, headers=syncer.headers, json={"slug": "other"})
+    renamed_slug = client.patch(url, headers=manager.headers, json={"slug": "other"})
     assert renamed_slug.status_code == 400 and "slug" in renamed_slug.get_json()
     page = client.get("/api/extras/git-repositories/?slug=demo", headers=syncer.headers).get_json()
     assert page["count"] == 1
-    assert client.delete(url, headers=syncer.headers).status_code == 204
+    assert client.delete(url, headers=manager.headers).status_code == 204
     assert client.get(url, headers=syncer.headers).status_code == 404
     assert (
         client.post(f"/api/extras/git-repositories/{uuid.uuid4()}/sync/", headers=syncer.headers).status_code
         == 404
     )
+
+
+def test_sync_repository_only_resyncs_registering_or_changing_needs_manage_repository(
+        client, manager, syncer, remote):
+    refused = client.post("/api/extras/git-repositories/", headers=syncer.headers,
+                          json={"name": "Mine", "remote_url": "https://attacker.example/jobs.git"})
+    assert refused.status_code == 403 and "manage_repository" in refused.get_json()["detail"]
+    url = client.post("/api/extras/git-repositories/", headers=manager.headers,
+                      json={"name": "Demo", "remote_url": remote}).get_json()["url"]
+    for change in ({"remote_url": "https://attacker.example/jobs.git"}, {"branch": "evil"},
+                   {"credentials": "github_ro"}, {"webhook_secret": "env:X"}):
+        assert client.patch(url, headers=syncer.headers, json=change).status_code == 403
+    assert client.delete(url, headers=syncer.headers).status_code == 403
+    assert client.post(f"{url}sync/", headers=syncer.headers).status_code == 200
+    assert client.post(f"{url}sync/", headers=manager.headers).status_code == 200  # implies sync
+
+
+def test_a_credential_is_accepted_only_for_a_remote_on_one_of_its_hosts(settings, manager):
+    from service import bootstrap
+    from service.app import create_app
+
+    credentials = {"github_ro": {"secret": "env:GIT_TOKEN", "hosts": ["github.com"]}}
+    client = create_app(runtime=bootstrap.configure(settings.replace(credentials=credentials))).test_client()
+    created = client.post("/api/extras/git-repositories/", headers=manager.headers, json={
+        "name": "Demo", "remote_url": "https://github.com/acme/jobs.git", "credentials": "github_ro"})
+    assert created.status_code == 201 and created.get_json()["credentials"] == "github_ro"
+    moved = client.patch(created.get_json()["url"], headers=manager.headers,
+                         json={"remote_url": "https://attacker.example/acme/jobs.git"})
+    assert moved.status_code == 400 and "credentials" in moved.get_json()
+    elsewhere = client.post("/api/extras/git-repositories/", headers=manager.headers, json={
+        "name": "Other", "remote_url": "https://attacker.example/jobs.git", "credentials": "github_ro"})
+    assert elsewhere.status_code == 400 and "credentials" in elsewhere.get_json()

@@ -47,3 +47,30 @@ def test_waiting_service_runs_keep_working_after_their_classes_moved(tmp_path):
     assert stored == [("jobsync.sync_repository",) * 2, ("jobsync.housekeeping",) * 2]
     assert [find_runner(runner) for runner, _ in stored] == [SyncRepository, Housekeeping]
     assert runner_path(SyncRepository) == "jobsync.sync_repository"
+
+
+def test_repositories_holding_old_credentials_references_are_told_to_name_a_credential(tmp_path):
+    """0003 keeps the old reference (never resolved again) and says what the admin must do."""
+    from sqlalchemy import text
+
+    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    database.upgrade("0002")
+    insert = text(
+        "INSERT INTO git_repositories (id, name, slug, remote_url, branch, credentials, provided_contents,"
+        " backend, backend_parameters, created, last_updated) VALUES (:id, :name, :name,"
+        " 'https://github.com/acme/x.git', 'main', :credentials, '[\"jobs\"]', 'git', '{}',"
+        " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+    )
+    with database.engine.begin() as connection:
+        for number, credentials in enumerate(["env:GIT_TOKEN", "file:/run/secrets/git", None]):
+            connection.execute(insert, {"id": f"{number:032x}", "name": f"r{number}", "credentials": credentials})
+        connection.execute(text("INSERT INTO users (id, username, is_superuser, is_active, permissions, created)"
+                                " VALUES (:id, 'old', 0, 1, '[]', '2026-01-01 00:00:00')"), {"id": "f" * 32})
+    database.upgrade()
+    with database.engine.connect() as connection:
+        stored = connection.execute(text("SELECT credentials, sync_error FROM git_repositories ORDER BY id")).all()
+        versions = connection.execute(text("SELECT session_version FROM users")).scalars().all()
+    database.dispose()
+    assert [credentials for credentials, _ in stored] == ["env:GIT_TOKEN", "file:/run/secrets/git", None]
+    assert all("named credential" in error for _, error in stored[:2]) and stored[2][1] is None
+    assert versions == [0]

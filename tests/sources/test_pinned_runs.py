@@ -4,6 +4,7 @@ import shutil
 
 from sqlalchemy import select, text
 
+from service import bootstrap
 from service.jobs.runner import runner_path
 from service.models import Base, Job, JobResult, Status
 from service.runs.requests import enqueue_job
@@ -70,16 +71,18 @@ def enqueue_run_at(runtime, class_path, commit_sha):
     return result_id
 
 
-def test_a_failing_sync_with_a_token_shows_the_token_nowhere(runtime, monkeypatch, tmp_path):
+def test_a_failing_sync_with_a_token_shows_the_token_nowhere(settings, monkeypatch, tmp_path):
     token = "ghp_" + "S3cretT0ken" * 4
     monkeypatch.setenv("JOBSYNC_TEST_GIT_TOKEN", token)
+    runtime = bootstrap.configure(settings.replace(credentials={
+        "ci": {"secret": "env:JOBSYNC_TEST_GIT_TOKEN", "hosts": ["127.0.0.1"]}}))
     with runtime.db.session() as session:
         repository = add_repository(
             session,
             runtime.settings,
             name="Private",
             remote_url="https://127.0.0.1:9/team/jobs.git",
-            credentials="env:JOBSYNC_TEST_GIT_TOKEN",
+            credentials="ci",
         )
         path = runner_path(SyncRepository)
         sync_result = JobResult(
@@ -101,3 +104,20 @@ def test_a_failing_sync_with_a_token_shows_the_token_nowhere(runtime, monkeypatc
     for path in runtime.settings.data_path.rglob("*"):
         if path.is_file():
             assert token.encode() not in path.read_bytes(), path
+
+
+def test_a_repository_still_holding_an_old_reference_fails_its_sync_telling_the_admin_what_to_do(
+        runtime, monkeypatch):
+    """As the migration leaves them: the reference is never resolved, so nothing is sent anywhere."""
+    monkeypatch.setenv("JOBSYNC_TEST_GIT_TOKEN", "ghp_never-sent")
+    with runtime.db.session() as session:
+        repository = add_repository(session, runtime.settings, name="Old",
+                                    remote_url="https://127.0.0.1:9/team/jobs.git")
+        repository.credentials = "env:JOBSYNC_TEST_GIT_TOKEN"
+        path = runner_path(SyncRepository)
+        sync_result = JobResult(runner=path, name="Sync repository", class_path=path, queue="default",
+                                input_data={"args": [str(repository.id)], "kwargs": {}})
+        session.add(sync_result)
+    result = result_of(runtime, sync_result.id)
+    assert result.status == Status.FAILURE and "named credential" in result.error
+    assert "ghp_never-sent" not in result.error

@@ -115,7 +115,7 @@ def test_a_missing_row_is_an_html_404_page(alice):
 def test_an_action_without_its_permission_is_a_403_page(login):
     viewer = login("viewer")
     response = post(viewer, "/repositories/add", {"name": "x", "remote_url": "/tmp/x"})
-    assert response.status_code == 403 and "sync_repository permission" in response.get_data(as_text=True)
+    assert response.status_code == 403 and "manage_repository permission" in response.get_data(as_text=True)
 
 
 def test_login_never_redirects_through_a_backslash(client, users):

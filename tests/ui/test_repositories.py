@@ -41,12 +41,18 @@ def test_an_admin_adds_a_repository_and_bad_fields_come_back_with_errors(runtime
         assert (added.slug, added.webhook_secret) == ("samples", "env:SAMPLES_SECRET")
 
 
-def test_managing_repositories_needs_the_sync_repository_permission(runtime, alice):
+def test_managing_repositories_needs_the_manage_repository_permission(runtime, login, users):
+    """sync_repository only re-syncs: registering or changing what code the workers run needs more."""
     with runtime.db.session() as session:
         make_repository(session)
-    assert alice.get("/repositories/add").status_code == 403
-    assert alice.get("/repositories/team/edit").status_code == 403
-    assert post(alice, "/repositories/team/delete").status_code == 403
+        session.get(User, users["bob"]).permissions = ["sync_repository"]
+    bob = login("bob")
+    assert bob.get("/repositories/add").status_code == 403
+    assert bob.get("/repositories/team/edit").status_code == 403
+    assert post(bob, "/repositories/team/edit", {"name": "Team jobs", "branch": "evil",
+                                                  "remote_url": "https://attacker.example/x.git"}).status_code == 403
+    assert post(bob, "/repositories/team/delete").status_code == 403
+    assert post(bob, "/repositories/team/sync").status_code == 303
 
 
 def test_an_admin_edits_and_removes_a_repository(runtime, admin):
