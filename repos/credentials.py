@@ -110,8 +110,9 @@ def validate_credential_name(name: str | None, definitions: dict, remote_url: st
     if name is None or name == "":
         return None
     if not isinstance(name, str) or not CREDENTIAL_NAME.fullmatch(name):
-        raise ValidationError({"credentials": [OLD_REFERENCE_HINT if isinstance(name, str) and ":" in name
-                                               else "A credential name has letters, digits, '.', '_' or '-'."]})
+        old_form = isinstance(name, str) and ":" in name
+        message = OLD_REFERENCE_HINT if old_form else "A credential name has letters, digits, '.', '_' or '-'."
+        raise ValidationError({"credentials": [message]})
     definition = definitions.get(name)
     if definition is None:
         known = ", ".join(sorted(definitions)) or "none are configured"

@@ -37,7 +37,13 @@ from repos.credentials import (
     resolve_credentials,
     validate_credentials_reference,
 )
-from repos.errors import CredentialNotPinned, GitCommandFailed, RefNotFound, RemoteUnreachable, RepositoryError
+from repos.errors import (
+    CredentialNotPinned,
+    GitCommandFailed,
+    RefNotFound,
+    RemoteUnreachable,
+    RepositoryError,
+)
 from repos.remotes import scrub, validate_ref, validate_remote_url
 
 __all__ = [
@@ -100,7 +106,8 @@ def fetch(
     validate_remote_url(remote_url, allow_local=settings.allow_local)
     validate_ref(ref)
     if credentials is not None and not credentials.allows(remote_url):
-        raise CredentialNotPinned(f"Credential {credentials.reference!r} is not pinned to this remote's host.")
+        raise CredentialNotPinned(
+            f"Credential {credentials.reference!r} is not pinned to this remote's host.")
     secrets = credentials.redactions() if credentials else []
     with repository_lock(data_dir, slug):
         mirror = _ensure_mirror(data_dir, slug, settings)

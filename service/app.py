@@ -12,7 +12,8 @@ from service.web.session_key import session_secret_key
 from service.web.sessions import init_sessions
 
 
-def create_app(overrides: dict[str, Any] | None = None, *, runtime=None, bind_host: str | None = None) -> Flask:
+def create_app(overrides: dict[str, Any] | None = None, *, runtime=None,
+               bind_host: str | None = None) -> Flask:
     """Create the Flask app; ``overrides`` replace configuration keys (tests, embedded mode).
 
     ``bind_host`` is the address served on, when known (``jobsync serve``). Raises ConfigError when

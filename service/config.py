@@ -39,7 +39,8 @@ def _url(key: str) -> fields.String:
     return fields.String(allow_none=True, validate=check)
 
 
-_REFERENCE = validate.Regexp(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$", error="must be env:NAME or file:/absolute/path")
+_REFERENCE = validate.Regexp(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$",
+                             error="must be env:NAME or file:/absolute/path")
 
 
 class CredentialSchema(Schema):
@@ -234,8 +235,9 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     _check_queue_aliases(data["queue_aliases"], data["queues"])
     data["extensions"] = tuple(data["extensions"])
     data["hook_loop_users"] = tuple(data["hook_loop_users"])
-    data["credentials"] = {name: {"secret": value["secret"], "hosts": [h.strip("[]").lower() for h in value["hosts"]]}
-                           for name, value in data["credentials"].items()}
+    data["credentials"] = {
+        name: {"secret": value["secret"], "hosts": [host.strip("[]").lower() for host in value["hosts"]]}
+        for name, value in data["credentials"].items()}
     data["sanitiser_patterns"] = tuple(tuple(pair) for pair in data["sanitiser_patterns"])
     return Settings(**data)
 

@@ -149,7 +149,7 @@ def change_repository(values, repository_id):
 @bp.delete("/<uuid:repository_id>/")
 @bp.response(204)
 def delete_repository(repository_id):
-    """Remove a repository: its jobs become uninstalled, its checkouts are deleted; needs manage_repository."""
+    """Remove a repository (jobs uninstalled, checkouts deleted); needs manage_repository."""
     require(current_principal(), MANAGE)
     session = db_session()
     remove_repository(session, _settings(), get_or_404(session, GitRepository, repository_id))

@@ -107,7 +107,8 @@ def check_expiry(session, principal: Principal, values: dict[str, Any]) -> None:
         return
     if values.get("expires") is None or values["expires"] > caller_token.expires:
         raise ValidationError({"expires": [
-            f"A token cannot outlive the token used to set it: expire by {caller_token.expires.isoformat()}."]})
+            "A token cannot outlive the token used to set it: "
+            f"expire by {caller_token.expires.isoformat()}."]})
 
 
 @tokens_bp.get("/")

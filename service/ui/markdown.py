@@ -3,8 +3,8 @@
 Safety comes from the order: the whole text is HTML-escaped first, and only then are a few
 patterns turned into tags that we write ourselves (``strong``, ``em``, ``code``, ``pre``, ``h4``-
 ``h6``, ``ul``/``ol``/``li``, ``p``, and ``a`` whose ``href`` must start with ``http://``,
-``https://`` or one ``/`` and holds no backslash). Nothing from the input can open a tag or an attribute: ``<`` and quotes
-are already entities by the time any pattern runs.
+``https://`` or one ``/`` and holds no backslash). Nothing from the input can open a tag or an
+attribute: ``<`` and quotes are already entities by the time any pattern runs.
 """
 
 from __future__ import annotations

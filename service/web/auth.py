@@ -69,7 +69,8 @@ def parse_authorization(header: str) -> str:
     return key.strip()
 
 
-def authenticate(db_session: Session, authorization: str | None, browser_session: Mapping | None) -> Principal:
+def authenticate(db_session: Session, authorization: str | None,
+                 browser_session: Mapping | None) -> Principal:
     """Identify the caller by API token, else by logged-in session; raises AuthenticationFailed."""
     if authorization:
         token = authenticate_token(db_session, parse_authorization(authorization))

@@ -63,12 +63,15 @@ def test_repositories_holding_old_credentials_references_are_told_to_name_a_cred
     )
     with database.engine.begin() as connection:
         for number, credentials in enumerate(["env:GIT_TOKEN", "file:/run/secrets/git", None]):
-            connection.execute(insert, {"id": f"{number:032x}", "name": f"r{number}", "credentials": credentials})
-        connection.execute(text("INSERT INTO users (id, username, is_superuser, is_active, permissions, created)"
-                                " VALUES (:id, 'old', 0, 1, '[]', '2026-01-01 00:00:00')"), {"id": "f" * 32})
+            row = {"id": f"{number:032x}", "name": f"r{number}", "credentials": credentials}
+            connection.execute(insert, row)
+        connection.execute(text(
+            "INSERT INTO users (id, username, is_superuser, is_active, permissions, created)"
+            " VALUES (:id, 'old', 0, 1, '[]', '2026-01-01 00:00:00')"), {"id": "f" * 32})
     database.upgrade()
     with database.engine.connect() as connection:
-        stored = connection.execute(text("SELECT credentials, sync_error FROM git_repositories ORDER BY id")).all()
+        stored = connection.execute(
+            text("SELECT credentials, sync_error FROM git_repositories ORDER BY id")).all()
         versions = connection.execute(text("SELECT session_version FROM users")).scalars().all()
     database.dispose()
     assert [credentials for credentials, _ in stored] == ["env:GIT_TOKEN", "file:/run/secrets/git", None]

@@ -58,7 +58,8 @@ def test_a_fetch_never_sends_a_credential_to_a_host_it_is_not_pinned_to(monkeypa
         credentials = resolve_named_credentials("github_ro", DEFINITIONS, "https://github.com/acme/jobs.git")
         url = f"https://127.0.0.1:{server.server_port}/acme/jobs.git"
         with pytest.raises(CredentialNotPinned):
-            fetch(tmp_path / "data", "demo", url, "main", credentials=credentials, settings=GitSettings(timeout=5))
+            fetch(tmp_path / "data", "demo", url, "main", credentials=credentials,
+                  settings=GitSettings(timeout=5))
     finally:
         server.shutdown()
         server.server_close()
@@ -69,7 +70,8 @@ def test_old_references_and_unknown_names_are_refused_when_a_repository_is_saved
     for value in ("env:JOBSYNC_SECRET_KEY", "file:/proc/self/environ"):
         with pytest.raises(ValidationError) as refused:
             validate_credential_name(value, DEFINITIONS, "https://github.com/acme/jobs.git")
-        assert list(refused.value.fields) == ["credentials"] and "named credential" in str(refused.value.fields)
+        assert list(refused.value.fields) == ["credentials"]
+        assert "named credential" in str(refused.value.fields)
     with pytest.raises(ValidationError, match="github_ro"):
         validate_credential_name("other", DEFINITIONS, "https://github.com/acme/jobs.git")
     with pytest.raises(ValidationError) as refused:

@@ -49,8 +49,8 @@ def test_managing_repositories_needs_the_manage_repository_permission(runtime, l
     bob = login("bob")
     assert bob.get("/repositories/add").status_code == 403
     assert bob.get("/repositories/team/edit").status_code == 403
-    assert post(bob, "/repositories/team/edit", {"name": "Team jobs", "branch": "evil",
-                                                  "remote_url": "https://attacker.example/x.git"}).status_code == 403
+    change = {"name": "Team jobs", "branch": "evil", "remote_url": "https://attacker.example/x.git"}
+    assert post(bob, "/repositories/team/edit", change).status_code == 403
     assert post(bob, "/repositories/team/delete").status_code == 403
     assert post(bob, "/repositories/team/sync").status_code == 303
 

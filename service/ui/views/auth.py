@@ -52,7 +52,8 @@ def login():
 
 def _throttle() -> LoginThrottle:
     settings = runtime().settings
-    return LoginThrottle(max_attempts=settings.login_max_attempts, window_seconds=settings.login_window_seconds)
+    return LoginThrottle(max_attempts=settings.login_max_attempts,
+                         window_seconds=settings.login_window_seconds)
 
 
 @bp.post("/logout")
