@@ -111,7 +111,7 @@ def validate_credential_name(name: str | None, definitions: dict, remote_url: st
         return None
     if not isinstance(name, str) or not CREDENTIAL_NAME.fullmatch(name):
         old_form = isinstance(name, str) and ":" in name
-        message = OLD_REFERENCE_HINT if old_form else "A credential name has letters, digits, '.', '_' or '-'."
+        message = OLD_REFERENCE_HINT if old_form else "A credential name has letters, digits, '.', '_', '-'."
         raise ValidationError({"credentials": [message]})
     definition = definitions.get(name)
     if definition is None:

@@ -42,7 +42,8 @@ def upgrade() -> None:
     with op.batch_alter_table("login_failures") as batch_op:
         batch_op.create_index(batch_op.f("ix_login_failures_key"), ["key"], unique=False)
         batch_op.create_index(batch_op.f("ix_login_failures_at"), ["at"], unique=False)
-    old_reference = sa.or_(repositories.c.credentials.like("env:%"), repositories.c.credentials.like("file:%"))
+    credentials = repositories.c.credentials
+    old_reference = sa.or_(credentials.like("env:%"), credentials.like("file:%"))
     op.execute(repositories.update().where(old_reference).values(sync_error=OLD_REFERENCE_ERROR))
 
 
