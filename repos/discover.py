@@ -1,7 +1,8 @@
 """Find the jobs a checkout offers by importing it in a child process, never in this one.
 
 The child (``repos.discover_child``) gets a minimal environment (no JOBSYNC_* settings, no git
-credentials), runs isolated (``python -I -B``: no user site, no cwd on sys.path, no bytecode
+credentials, no database URL: ``repos.process_guard``), cannot trace or read the non-dumpable
+service process even when started by root (CAP_SYS_PTRACE dropped), runs isolated (``python -I -B``: no user site, no cwd on sys.path, no bytecode
 written) with the checkout as its cwd, and is killed with its whole process group at the timeout.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from repos.errors import DiscoveryCrashed, DiscoveryTimedOut
 from repos.naming import is_slug_shaped
+from repos.process_guard import child_environment, drop_ptrace_capability
 from repos.report import PROGRESS_PREFIX, DiscoveredJob, DiscoveryReport, ModuleError
 from service.jobs.errors import ValidationError
 
@@ -27,8 +29,6 @@ __all__ = [
 ]
 
 DEFAULT_TIMEOUT = 60.0
-# Variables the child may inherit; everything else (JOBSYNC_*, GIT_*, tokens) stays behind.
-INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
 _GRACE_AFTER_KILL = 5.0
 _STDERR_TAIL_LINES = 8
 
@@ -50,6 +50,7 @@ def discover(slug: str, checkout: str | Path, *, timeout: float = DEFAULT_TIMEOU
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=drop_ptrace_capability,  # two ctypes calls between fork and exec
     )
     try:
         stdout, stderr = process.communicate(timeout=timeout)
@@ -66,11 +67,6 @@ def discover(slug: str, checkout: str | Path, *, timeout: float = DEFAULT_TIMEOU
         if process.poll() is None:
             _kill(process)
     return _report_or_crash(slug, process.returncode, stdout, stderr)
-
-
-def child_environment() -> dict[str, str]:
-    """Return the few environment variables the discovery child inherits."""
-    return {name: os.environ[name] for name in INHERITED_VARIABLES if name in os.environ}
 
 
 def _report_or_crash(slug: str, returncode: int, stdout: bytes, stderr: bytes) -> DiscoveryReport:

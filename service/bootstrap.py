@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from repos.process_guard import make_non_dumpable
 from service import runtime as runtime_module
 from service.config import Settings, load_settings
 from service.extensions import load_extensions
@@ -30,6 +31,7 @@ def configure(settings: Settings | None = None, **overrides: Any) -> Runtime:
 
     Raises ConfigError naming a broken setting or extension.
     """
+    make_non_dumpable()  # repository code started from this process cannot read its environment or memory
     settings = settings or load_settings(overrides or None)
     extensions = load_extensions(settings)
     settings = settings.replace(extension_queues=extensions.queues)  # all_queues now includes them

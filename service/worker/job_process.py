@@ -19,17 +19,20 @@ import functools
 import importlib
 import json
 import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from repos.process_guard import clean_python_launcher, drop_ptrace_capability, make_non_dumpable
 from service.jobs.errors import SoftTimeLimitExceeded
 
 #: Recycle a child after this many runs, bounding what job code may leak between runs.
 MAX_RUNS_PER_CHILD = 500
-PRELOAD = ["service.jobs", "service.jobs.lifecycle", "repos.loader", "service.worker.job_process"]
+PRELOAD = ["service.jobs", "service.jobs.lifecycle", "repos.loader", "repos.process_guard",
+           "service.worker.job_process"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,6 +180,9 @@ def _run_in_child(request: RunRequest, connection, loaded_commits: dict[str, str
 
 def child_main(connection) -> None:
     """Serve run requests until the parent closes the pipe."""
+    # Job code may not trace or read the worker (non-dumpable) nor other job children (this too).
+    drop_ptrace_capability()
+    make_non_dumpable()
     signal.signal(signal.SIGALRM, _raise_soft_limit)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when children stop
     loaded_commits: dict[str, str] = {}
@@ -198,6 +204,9 @@ def _mp_context():
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
         _context.set_forkserver_preload(PRELOAD)
+        if os.path.exists("/usr/bin/env"):
+            # The forkserver (and so every job child) starts from the allow-listed environment.
+            _context.set_executable(clean_python_launcher())
     return _context
 
 

@@ -169,3 +169,28 @@ class Nap(Job):
         self.logger.info("executing")
         time.sleep(milliseconds / 1000)
         return "rested"
+
+
+def _read_environ(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            return handle.read().decode(errors="replace").replace("\0", "\n")
+    except OSError as exc:
+        return f"refused: {type(exc).__name__}"
+
+
+def _parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rsplit(")", 1)[1].split()[1])
+
+
+class ReadsEnvironment(Job):
+    """Reports what job code can see of its own, its parent's and its grandparent's environment."""
+
+    class Meta:
+        has_sensitive_variables = False
+
+    def run(self):
+        parent = os.getppid()
+        return {"own": "\n".join(f"{k}={v}" for k, v in os.environ.items()),
+                "parent": _read_environ(parent), "grandparent": _read_environ(_parent_of(parent))}

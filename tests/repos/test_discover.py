@@ -188,3 +188,35 @@ def test_sys_exit_in_a_module_is_a_module_error_not_a_crash(tmp_path):
     report = discover("demo", make_checkout(tmp_path, files))
     assert job_names(report) == ["demo.jobs.staying.Staying"]
     assert "SystemExit" in {e.module_name: e for e in report.module_errors}["demo.jobs.leaving"].error
+
+
+def test_discovery_code_cannot_read_the_non_dumpable_services_environment(tmp_path):
+    """A jobs package reading /proc/<parent>/environ at import time finds nothing, even as root."""
+    import json
+    import os
+    import subprocess
+
+    files = {
+        "jobs/__init__.py": (
+            "import os\n"
+            "try:\n"
+            "    seen = open(f'/proc/{os.getppid()}/environ', 'rb').read()\n"
+            "except OSError:\n"
+            "    seen = b''\n"
+            "if b's3cret-session-key' in seen or 'JOBSYNC_SECRET_KEY' in os.environ:\n"
+            "    raise RuntimeError('leaked')\n"
+        )
+    }
+    checkout = make_checkout(tmp_path, files)
+    worker = (
+        "import json, sys\n"
+        "from repos.process_guard import make_non_dumpable\n"
+        "from repos.discover import discover\n"
+        "make_non_dumpable()\n"
+        f"print(json.dumps(discover('demo', {str(checkout)!r}).package_error))\n"
+    )
+    env = {**os.environ, "JOBSYNC_SECRET_KEY": "s3cret-session-key"}
+    finished = subprocess.run([sys.executable, "-c", worker], env=env, capture_output=True, text=True,
+                              timeout=120, cwd=os.getcwd())
+    assert finished.returncode == 0, finished.stderr
+    assert json.loads(finished.stdout) is None

@@ -128,3 +128,18 @@ def test_a_pickle_written_to_the_reporting_pipe_is_never_unpickled_by_the_worker
     assert result.status == Status.FAILURE
     assert "reporting channel" in result.error
     assert not marker.exists()
+
+
+def test_job_code_sees_no_service_settings_in_its_own_or_its_ancestors_environment(runtime):
+    """The forkserver starts from the allow-list; the worker is non-dumpable and the job cannot ptrace."""
+    import os
+
+    assert any(name.startswith("JOBSYNC_") for name in os.environ)  # the worker does hold some
+    with runtime.db.session() as session:
+        job = make_job(session, "ReadsEnvironment")
+    outcome = run_as(runtime, job)
+    assert outcome.status == Status.SUCCESS, outcome.error
+    seen = outcome.result
+    for where in ("own", "parent", "grandparent"):
+        assert "JOBSYNC" not in seen[where] and "DATABASE" not in seen[where], where
+    assert seen["grandparent"].startswith("refused")
