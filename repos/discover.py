@@ -3,7 +3,8 @@
 The child (``repos.discover_child``) gets a minimal environment (no JOBSYNC_* settings, no git
 credentials, no database URL: ``repos.process_guard``), cannot trace or read the non-dumpable
 service process even when started by root (tracing capabilities dropped), runs isolated
-(``python -I -B``: no user site, no cwd on sys.path, no bytecode written) with the checkout as its cwd, and is killed with its whole process group at the timeout.
+(``python -I -B``: no user site, no cwd on sys.path, no bytecode written) with the checkout as
+its cwd, and is killed with its whole process group at the timeout.
 """
 
 import json
