@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import bootstrap
 from service.web.app_runtime import attach_runtime
@@ -26,6 +27,9 @@ def create_app(overrides: dict[str, Any] | None = None, *, runtime=None,
     app.config.update(MAX_CONTENT_LENGTH=64 * 1024 * 1024)
     init_sessions(app, secret_key=session_secret_key(settings, bind_host=bind_host),
                   secure=settings.session_cookie_secure)
+    if settings.trusted_proxy_hops:
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     attach_runtime(app, runtime)
 
     from service.api import (

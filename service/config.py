@@ -65,6 +65,7 @@ class SettingsSchema(Schema):
     session_cookie_secure = fields.String(required=True, validate=validate.OneOf(["auto", "true", "false"]))
     login_max_attempts = fields.Integer(required=True, validate=validate.Range(min=1))
     login_window_seconds = fields.Float(required=True, validate=validate.Range(min=1))
+    trusted_proxy_hops = fields.Integer(required=True, validate=validate.Range(min=0, max=10))
     allow_local_repositories = fields.Boolean(required=True)
     queues = fields.List(fields.String(validate=validate.Regexp(r"^[A-Za-z0-9_.-]+$")), required=True)
     queue_aliases = fields.Dict(keys=fields.String(validate=validate.Length(min=1)),
@@ -125,6 +126,7 @@ class Settings:
     session_cookie_secure: str  # auto (Secure on https requests), true or false
     login_max_attempts: int  # failed logins per user name and per address within login_window_seconds
     login_window_seconds: float
+    trusted_proxy_hops: int  # reverse proxies in front of the web app whose X-Forwarded-For/-Proto to trust
     allow_local_repositories: bool
     queues: tuple[str, ...]
     queue_aliases: dict  # a queue name jobs ask for (Celery's "celery") -> the queue that runs them

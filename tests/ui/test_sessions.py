@@ -76,3 +76,19 @@ def test_too_many_failed_logins_from_one_address_refuse_it_for_every_user(runtim
     elsewhere = app.test_client()
     elsewhere.environ_base["REMOTE_ADDR"] = "10.9.9.9"
     assert log_in(elsewhere, "bob").status_code == 302
+
+
+def test_behind_a_trusted_proxy_failed_logins_count_against_the_clients_address(settings, users):
+    from service import bootstrap
+    from service.app import create_app
+
+    app = create_app(runtime=bootstrap.configure(settings.replace(trusted_proxy_hops=1)))
+    limit = settings.login_max_attempts
+    attacker = app.test_client()
+    attacker.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.7"
+    for number in range(limit):
+        assert log_in(attacker, f"nobody-{number}", "wrong").status_code == 401
+    assert log_in(attacker, "bob").status_code == 429
+    colleague = app.test_client()  # through the same proxy, from another address
+    colleague.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.2"
+    assert log_in(colleague, "bob").status_code == 302
