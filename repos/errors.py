@@ -7,7 +7,7 @@ JobsyncError                          (service.jobs.errors)
       ├── RefNotFound                 the branch, tag or commit is not in the remote / mirror
       ├── GitCommandFailed            any other git failure (stderr sanitised)
       ├── CredentialsUnavailable      the named credential is unknown or its secret unreadable
-      │    └── CredentialNotPinned    the remote's host is not one the credential is pinned to
+      ├── CredentialNotPinned         the remote's host is not one the credential is pinned to
       └── DiscoveryError              the repository's jobs package could not be inspected or loaded
            ├── DiscoveryTimedOut      the discovery child was killed at its timeout
            ├── DiscoveryCrashed       the discovery child died without answering
@@ -63,7 +63,7 @@ class CredentialsUnavailable(RepositoryError):
     code = "credentials_unavailable"
 
 
-class CredentialNotPinned(CredentialsUnavailable):
+class CredentialNotPinned(RepositoryError):
     """A credential would go to a host it is not pinned to: the fetch is refused before git runs."""
 
     code = "credential_not_pinned"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import shlex
 import stat
@@ -48,10 +49,18 @@ def child_environment() -> dict[str, str]:
     return {name: os.environ[name] for name in INHERITED_VARIABLES if name in os.environ}
 
 
+@functools.cache
 def _libc():
+    # Loaded once, before any fork: find_library would start a subprocess, which a preexec_fn must not.
     if not sys.platform.startswith("linux"):
         return None
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
+_libc()
 
 
 def make_non_dumpable() -> bool:

@@ -26,7 +26,8 @@ EDITABLE_FIELDS = ("name", "remote_url", "branch", "credentials", "webhook_secre
 
 def open_backend(repository: GitRepository, settings) -> DataBackend:
     """Build the repository's data backend; raises UnknownBackend, ValidationError or
-    CredentialsUnavailable (all RepositoryError or ValidationError, never with a secret)."""
+    CredentialsUnavailable or CredentialNotPinned (all RepositoryError or ValidationError, never
+    with a secret)."""
     backend = backend_class(repository.backend)
     if repository.backend == "git":
         parameters = {"remote_url": repository.remote_url, "branch": repository.branch}

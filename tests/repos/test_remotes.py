@@ -94,11 +94,11 @@ def test_remote_url_refuses_bad_local_forms_even_when_local_is_allowed(url):
     "url",
     ["https://user:s3cr3t-token@github.com/org/repo.git", "https://s3cr3t-token@github.com/org/repo.git"],
 )
-def test_remote_url_with_embedded_credentials_points_to_a_credentials_reference_without_echoing_it(url):
+def test_remote_url_with_embedded_credentials_points_to_a_named_credential_without_echoing_it(url):
     with pytest.raises(ValidationError) as caught:
         validate_remote_url(url, allow_local=False)
     message = " ".join(caught.value.fields["remote_url"])
-    assert "credentials reference" in message
+    assert "name a credential" in message
     assert "s3cr3t-token" not in str(caught.value)
 
 

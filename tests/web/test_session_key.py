@@ -66,3 +66,25 @@ def test_jobsync_serve_with_the_default_key_on_a_public_address_exits_2_naming_s
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "secret_key" in lines[0]
+
+
+def test_a_cookie_forged_with_the_shipped_default_key_is_not_a_session(settings):
+    """The embedded default on loopback signs with its generated key, never with ``change-me``."""
+    from flask import Flask
+    from flask.sessions import SecureCookieSessionInterface
+
+    from service import bootstrap
+    from service.app import create_app
+    from tests.helpers.factories import make_user
+
+    runtime = bootstrap.configure(settings.replace(secret_key="change-me"))
+    with runtime.db.session() as session:
+        admin_id = str(make_user(session, "root", is_superuser=True).id)
+    app = create_app(runtime=runtime, bind_host="127.0.0.1")
+    forger = Flask("forger")
+    forger.secret_key = "change-me"
+    cookie = SecureCookieSessionInterface().get_signing_serializer(forger).dumps(
+        {"user_id": admin_id, "session_version": 0})
+    client = app.test_client()
+    client.set_cookie("session", cookie)
+    assert client.get("/api/extras/jobs/").status_code == 401
