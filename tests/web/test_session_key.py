@@ -68,7 +68,7 @@ def test_jobsync_serve_with_the_default_key_on_a_public_address_exits_2_naming_s
     assert len(lines) == 1 and "secret_key" in lines[0]
 
 
-def test_a_cookie_forged_with_the_shipped_default_key_is_not_a_session(settings):
+def test_a_cookie_forged_with_the_shipped_default_key_is_not_a_session(tmp_path):
     """The embedded default on loopback signs with its generated key, never with ``change-me``."""
     from flask import Flask
     from flask.sessions import SecureCookieSessionInterface
@@ -77,7 +77,9 @@ def test_a_cookie_forged_with_the_shipped_default_key_is_not_a_session(settings)
     from service.app import create_app
     from tests.helpers.factories import make_user
 
-    runtime = bootstrap.configure(settings.replace(secret_key="change-me"))
+    # The embedded default itself: its own SQLite file, the in-process broker, the shipped key.
+    runtime = bootstrap.configure(_settings(tmp_path))
+    runtime.db.upgrade()
     with runtime.db.session() as session:
         admin_id = str(make_user(session, "root", is_superuser=True).id)
     app = create_app(runtime=runtime, bind_host="127.0.0.1")
