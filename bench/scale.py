@@ -21,6 +21,7 @@ default and takes a while to generate, ``--smoke`` runs a hundredth of it:
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import tempfile
 import time
@@ -249,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     common.fresh_database(args.database_url)
     with tempfile.TemporaryDirectory(prefix="jobsync-bench-scale-") as scratch:
-        settings = load_settings({"database_url": args.database_url, "data_dir": scratch}, environ={})
+        settings = load_settings({"database_url": args.database_url, "data_dir": scratch,
+                                  "secret_key": secrets.token_hex(32)}, environ={})
         runtime = bootstrap.configure(settings)
         try:
             ids = generate(

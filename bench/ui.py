@@ -13,6 +13,7 @@ PostgreSQL URL (it is emptied and migrated) to measure the production database.
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import tempfile
 import time
@@ -118,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             "database": common.redact(url), "jobs": str(args.jobs), "log lines": str(args.log_lines),
             "repeat": str(args.repeat), "target": f"median < {TARGET_MS:g} ms per page"})
         common.fresh_database(url)
-        settings = load_settings({"database_url": url, "data_dir": scratch}, environ={})
+        settings = load_settings({"database_url": url, "data_dir": scratch,
+                                  "secret_key": secrets.token_hex(32)}, environ={})
         runtime = bootstrap.configure(settings)
         try:
             big = populate(runtime.db, args.jobs, args.log_lines)

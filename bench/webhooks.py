@@ -21,6 +21,7 @@ import http.client
 import json
 import os
 import random
+import secrets
 import sys
 import tempfile
 import threading
@@ -274,6 +275,7 @@ def server_environment(args, data_dir: Path) -> dict[str, str]:
         "JOBSYNC_ALLOW_LOCAL_REPOSITORIES": "true",
         "JOBSYNC_EVENTS_SECRET": "env:JOBSYNC_BENCH_EVENTS_SECRET",
         "JOBSYNC_LOG_LEVEL": "WARNING",
+        "JOBSYNC_SECRET_KEY": secrets.token_hex(32),  # the web app refuses to start without one
         "JOBSYNC_BENCH_PUSH_SECRET": PUSH_SECRET,
         "JOBSYNC_BENCH_EVENTS_SECRET": EVENTS_SECRET,
     }

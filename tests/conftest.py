@@ -168,7 +168,8 @@ def client(app):
 def cli_env(database_url, tmp_path) -> dict[str, str]:
     """Environment for running ``jobsync`` as a subprocess against the test database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBSYNC_")}
-    env.update(JOBSYNC_DATABASE_URL=database_url, JOBSYNC_DATA_DIR=str(tmp_path / "data"))
+    env.update(JOBSYNC_DATABASE_URL=database_url, JOBSYNC_DATA_DIR=str(tmp_path / "data"),
+               JOBSYNC_SECRET_KEY=TEST_SECRET_KEY)
     return env
 
 

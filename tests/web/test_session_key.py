@@ -62,7 +62,8 @@ def test_the_app_refuses_to_build_with_the_default_key_behind_a_wsgi_server(tmp_
 
 def test_jobsync_serve_with_the_default_key_on_a_public_address_exits_2_naming_secret_key(cli_env):
     command = [sys.executable, "-m", "service.cli", "serve", "--host", "0.0.0.0", "--port", "0"]
-    result = subprocess.run(command, env=cli_env, capture_output=True, text=True, timeout=60)
+    env = {**cli_env, "JOBSYNC_SECRET_KEY": "change-me"}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "secret_key" in lines[0]
