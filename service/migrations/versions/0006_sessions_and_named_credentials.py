@@ -5,8 +5,8 @@ hosts). Old ``env:NAME`` / ``file:/path`` references are kept, so the admin sees
 they are no longer resolved: such a repository says so in its sync error until an admin defines a
 named credential and selects it.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 import sqlalchemy as sa
@@ -14,8 +14,8 @@ from alembic import op
 
 import service.models.base
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
