@@ -18,6 +18,7 @@ from service.models import Job, JobLogEntry, JobResult, Status
 from service.runs.requests import enqueue_job
 from service.scheduling.loop import Scheduler
 from service.users import create_token, create_user
+from tests.helpers.factories import TEST_SECRET_KEY
 from tests.helpers.faults import NAP_VARIABLES, Scenario
 from tests.helpers.servers import PostgresServer, RedisServer, wait_until
 
@@ -42,7 +43,7 @@ def current(servers, tmp_path):
     if redis_server.process is None:
         redis_server.start()
     settings = load_settings({"database_url": pg.url, "redis_url": redis_server.url,
-                              "data_dir": str(tmp_path),
+                              "data_dir": str(tmp_path), "secret_key": TEST_SECRET_KEY,
                               "heartbeat_seconds": "0.2", "resend_pending_after_seconds": "2",
                               "outage_retry_after_seconds": "7"}, environ={})
     runtime = bootstrap.configure(settings)

@@ -27,6 +27,7 @@ from service import bootstrap
 from service.config import load_settings
 from service.models import IdempotencyKey, Job, JobLogEntry, JobResult, Status
 from service.users import create_token, create_user
+from tests.helpers.factories import TEST_SECRET_KEY
 from tests.helpers.servers import PostgresServer, RedisServer, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -140,7 +141,8 @@ class Scenario:
             self.redis.start()
             self.settings = load_settings(
                 {"database_url": self.pg.url, "redis_url": self.redis.url,
-                 "data_dir": str(self.directory / "data"), **SCENARIO_SETTINGS}, environ={})
+                 "data_dir": str(self.directory / "data"), "secret_key": TEST_SECRET_KEY,
+                 **SCENARIO_SETTINGS}, environ={})
             self.runtime = bootstrap.configure(self.settings)
             self.runtime.db.upgrade()
             self.job_id, token = self._job_and_token()
