@@ -50,7 +50,7 @@ def test_waiting_service_runs_keep_working_after_their_classes_moved(tmp_path):
 
 
 def test_repositories_holding_old_credentials_references_are_told_to_name_a_credential(tmp_path):
-    """0006 keeps the old reference (never resolved again) and says what the admin must do."""
+    """0007 keeps the old reference (never resolved again) and says what the admin must do."""
     from sqlalchemy import text
 
     database = Database(f"sqlite:///{tmp_path / 'old.db'}")

@@ -5,8 +5,8 @@ hosts). Old ``env:NAME`` / ``file:/path`` references are kept, so the admin sees
 they are no longer resolved: such a repository says so in its sync error until an admin defines a
 named credential and selects it.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -14,8 +14,8 @@ from alembic import op
 
 import service.models.base
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
