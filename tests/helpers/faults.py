@@ -229,8 +229,6 @@ class Scenario:
         """Wait until every run accepted up to ``since`` (the server's return, or the kill) has
         ended; record and return the seconds that took from ``since``."""
         run_ids = self.stream.accepted_before(since)
-        unsettled = self._try_unsettled(run_ids)
-        self.fault_log.append(f"{name}: {unsettled} run(s) unsettled when it began to count")
         wait_until(lambda: self._try_unsettled(run_ids) == 0, timeout=self.options.settle_timeout,
                    interval=0.1, message=f"every run accepted before the end of '{name}' to settle")
         seconds = time.monotonic() - since
@@ -256,10 +254,14 @@ class Scenario:
     # -- faults ---------------------------------------------------------------------------------
     def restart_postgres(self) -> float:
         self.stream.phase = "postgresql restart"
+        wait_until(lambda: sum(self.running_on(worker) for worker in self.workers) > 0, timeout=60,
+                   interval=0.02, message="runs in flight to restart the database under")
+        in_flight = sum(self.running_on(worker) for worker in self.workers)
         began = time.monotonic()
         self.pg.restart()
         back = time.monotonic()
-        self.fault_log.append(f"pg_ctl restart -m fast took {back - began:.1f} s")
+        self.fault_log.append(f"pg_ctl restart -m fast took {back - began:.1f} s, with {in_flight} run(s) "
+                              "in flight as it began")
         self.wait_for_requests(5)
         return self.settle("postgresql restart", back)
 
@@ -271,6 +273,9 @@ class Scenario:
         time.sleep(self.options.redis_down_seconds)  # how long the fault lasts, not a synchronisation
         self.redis.start()
         back = time.monotonic()
+        unsettled = self._try_unsettled(self.stream.accepted_before(back))
+        self.fault_log.append(f"redis down {self.options.redis_down_seconds:g} s; {unsettled} run(s) "
+                              "unsettled as it returned")
         self.stream.phase = "redis restarted"
         self.wait_for_requests(5)
         return self.settle("redis restart", back)
