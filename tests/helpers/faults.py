@@ -246,6 +246,21 @@ class Scenario:
             return session.scalar(select(func.count()).select_from(JobResult).where(
                 JobResult.status == Status.STARTED, JobResult.worker_id.like(f"%:{process.pid}:%")))
 
+    def in_flight(self) -> int:
+        with self.runtime.db.session() as session:
+            return session.scalar(select(func.count()).select_from(JobResult).where(
+                JobResult.job_id == self.job_id, JobResult.status == Status.STARTED))
+
+    def wait_for_runs_in_flight(self, timeout: float = 20.0) -> int:
+        """Wait (up to ``timeout``) for a run to be executing; return how many are (maybe none)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            running = self.in_flight()
+            if running:
+                return running
+            self.stream._stop.wait(0.01)  # polling the database for a condition, with a deadline
+        return 0
+
     def wait_for_requests(self, count: int) -> None:
         target = len(self.stream.accepted) + count
         wait_until(lambda: len(self.stream.accepted) >= target, timeout=60, interval=0.05,
@@ -254,9 +269,7 @@ class Scenario:
     # -- faults ---------------------------------------------------------------------------------
     def restart_postgres(self) -> float:
         self.stream.phase = "postgresql restart"
-        wait_until(lambda: sum(self.running_on(worker) for worker in self.workers) > 0, timeout=60,
-                   interval=0.02, message="runs in flight to restart the database under")
-        in_flight = sum(self.running_on(worker) for worker in self.workers)
+        in_flight = self.wait_for_runs_in_flight()
         began = time.monotonic()
         self.pg.restart()
         back = time.monotonic()
