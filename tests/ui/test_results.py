@@ -223,3 +223,17 @@ def test_the_live_tail_of_a_long_log_reads_from_the_end(runtime, alice):
     assert [line["message_html"] for line in tail["lines"]] == ["line 47", "line 48", "line 49"]
     assert tail["next"] == 50 and tail["more"] is False
     assert alice.get(f"/job-results/{result.id}/live?after=50").get_json()["lines"] == []
+
+
+def test_a_run_waiting_for_its_concurrency_key_says_so_on_its_page_its_feed_and_the_list(runtime, alice):
+    import uuid
+
+    holder = uuid.uuid4()
+    with runtime.db.session() as session:
+        job = make_job(session, "Hello")
+        result = make_result(session, job, concurrency_key="device:r1", blocked_by=holder)
+    page = alice.get(f"/job-results/{result.id}/").get_data(as_text=True)
+    assert f'id="waiting-for">waiting for device:r1 held by {holder}<' in page
+    assert alice.get(f"/job-results/{result.id}/live?after=0").get_json()["waiting_for"] == (
+        f"device:r1 held by {holder}")
+    assert "waiting for device:r1" in alice.get("/job-results/").get_data(as_text=True)
