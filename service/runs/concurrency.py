@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -74,7 +74,7 @@ def _held(key: str):
     return select(func.count()).select_from(ConcurrencySlot).where(ConcurrencySlot.key == key)
 
 
-def _waiting(key: str):
+def _waiting(key):
     """Runs that found the key busy and wait for it (``blocked_by`` is set only while waiting)."""
     return (
         JobResult.concurrency_key == key,
@@ -92,13 +92,28 @@ def _ahead_of(run: KeyedRun):
     )
 
 
+# Built once, for the claim and the release of every keyed run (see service.worker.claim for why).
+_KEY, _RUN, _CREATED = bindparam("slot_key"), bindparam("slot_run"), bindparam("slot_created")
+_HELD_AND_AHEAD = select(
+    select(func.count()).select_from(ConcurrencySlot).where(ConcurrencySlot.key == _KEY).scalar_subquery(),
+    select(func.count()).select_from(JobResult)
+    .where(*_waiting(_KEY), JobResult.created < _CREATED, JobResult.id != _RUN).scalar_subquery(),
+)
+_RELEASE = delete(ConcurrencySlot).where(ConcurrencySlot.job_result_id == _RUN).returning(ConcurrencySlot.key)
+_WAITERS = (
+    select(JobResult.id, JobResult.queue, JobResult.concurrency_limit)
+    .where(*_waiting(_KEY)).order_by(JobResult.created).limit(BATCH_SIZE)
+)
+
+
 def acquire(connection, run: KeyedRun) -> uuid.UUID | None:
     """Take a free slot of the run's key in the caller's transaction; return None, else a holder.
 
     Runs that waited longer go first: a slot is free for this run only beyond those waiting ahead.
     """
-    held = connection.scalar(_held(run.key))
-    ahead = connection.scalar(_ahead_of(run))
+    held, ahead = connection.execute(
+        _HELD_AND_AHEAD, {"slot_key": run.key, "slot_run": run.id, "slot_created": run.created}
+    ).one()
     if held + ahead < run.limit:
         insert = _INSERT_SLOT[connection.dialect.name]
         for slot in range(run.limit):
@@ -165,10 +180,7 @@ def release(session: Session, job_result_id: uuid.UUID) -> None:
 
     Waking only sends messages (no row is locked), so a release never deadlocks with a claim.
     """
-    keys = session.scalars(
-        delete(ConcurrencySlot).where(ConcurrencySlot.job_result_id == job_result_id)
-        .returning(ConcurrencySlot.key)
-    ).all()
+    keys = session.connection().scalars(_RELEASE, {"slot_run": job_result_id}).all()
     for key in set(keys):
         wake(session, key)
 
@@ -180,10 +192,10 @@ def wake(
 
     ``sent_before`` (the scheduler's safety net) wakes only waiters not sent to since, and stamps them.
     """
-    query = select(JobResult.id, JobResult.queue, JobResult.concurrency_limit).where(*_waiting(key))
+    query = _WAITERS
     if sent_before is not None:
         query = query.where(func.coalesce(JobResult.enqueued, JobResult.created) < sent_before)
-    waiters = session.execute(query.order_by(JobResult.created).limit(BATCH_SIZE)).all()
+    waiters = session.connection().execute(query, {"slot_key": key}).all()
     if not waiters:
         return 0
     free = max(0, (waiters[0].concurrency_limit or 1) - session.scalar(_held(key)))
