@@ -116,7 +116,7 @@ class PhaseTimer:
             self._wrap(repos.git, "ensure_checkout", "checkout")
         self._wrap(service.sources.sync, "discover", "discover")
         self._wrap(service.sources.sync, "_apply", "database")
-        self._wrap(service.sources.sync, "_collect_garbage", "gc")
+        self._wrap(service.sources.sync, "prune_repository", "gc")
 
     def _wrap(self, module, attribute: str, phase: str) -> bool:
         """Time calls of ``module.attribute``; False if the service no longer has it."""

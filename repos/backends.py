@@ -50,13 +50,33 @@ class GitBackend(DataBackend):
             settings=self._settings(),
         )
 
+    def _mirror(self) -> Path:
+        return repo_git.mirror_path(self.context.data_dir, self.context.slug)
+
     def materialise(self, version: str, destination: Path) -> None:
-        mirror = repo_git.mirror_path(self.context.data_dir, self.context.slug)
-        try:
-            repo_git.extract_commit(mirror, version, destination, self._settings())
-        except RefNotFound:  # this machine's mirror lacks it (another machine synced): fetch, retry
-            self.latest_version()
-            repo_git.extract_commit(mirror, version, destination, self._settings())
+        """Extract ``version``, fetching first when this host's mirror lacks it (or does not exist).
+
+        Raises RefNotFound saying so when the remote no longer has the commit (force-pushed away).
+        """
+        if not repo_git.has_commit(self._mirror(), version, self._settings()):
+            self.latest_version()  # another host synced it, or this data dir is new or was wiped
+            if not repo_git.has_commit(self._mirror(), version, self._settings()):
+                raise RefNotFound(
+                    f"Commit {version[:12]} is no longer on the remote's branches or tags (force-pushed "
+                    "away?) and this host never fetched it; run the job at a commit the branch still has."
+                )
+        repo_git.extract_commit(self._mirror(), version, destination, self._settings())
+
+    def is_newer(self, candidate: str, installed: str) -> bool:
+        """Return False when ``candidate`` is ``installed`` or one of its ancestors: applying it
+        would move the repository backwards. Unrelated histories (a force push) count as newer."""
+        if candidate == installed:
+            return False
+        if not repo_git.has_commit(self._mirror(), installed, self._settings()):
+            self.latest_version()  # another host installed a commit pushed after this host fetched
+            if not repo_git.has_commit(self._mirror(), installed, self._settings()):
+                return True  # the installed head was force-pushed away: the branch moved on
+        return not repo_git.is_ancestor(self._mirror(), candidate, installed, self._settings())
 
 
 def content_hash(root: Path) -> str:

@@ -12,6 +12,7 @@ translated to ``repos.errors`` with git's stderr scrubbed of URL userinfo and kn
 
 import os
 import re
+import signal
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -54,6 +55,8 @@ __all__ = [
     "collect_garbage",
     "ensure_checkout",
     "fetch",
+    "has_commit",
+    "is_ancestor",
     "mirror_path",
     "remove_repository_files",
     "repository_dir",
@@ -202,12 +205,37 @@ def _resolve_commit(mirror: Path, ref: str, settings: GitSettings) -> str | None
     return None
 
 
-def extract_commit(mirror: Path, sha: str, destination: Path, settings: GitSettings) -> None:
+def has_commit(mirror: Path, sha: str, settings: GitSettings = DEFAULT_SETTINGS) -> bool:
+    """Return whether this host's mirror holds commit ``sha`` (False when there is no mirror yet)."""
+    if not (mirror / "HEAD").is_file():
+        return False
     with Repo(mirror) as repo:
         try:
             repo.git.cat_file("-e", f"{sha}^{{commit}}", **_local_options(settings))
         except GitCommandError:
-            raise RefNotFound(f"Commit {sha} is not in the mirror; fetch the repository first.") from None
+            return False
+    return True
+
+
+def is_ancestor(mirror: Path, older: str, newer: str, settings: GitSettings = DEFAULT_SETTINGS) -> bool:
+    """Return whether commit ``older`` is ``newer`` or one of its ancestors (both must be in the mirror)."""
+    with Repo(mirror) as repo:
+        try:
+            repo.git.merge_base("--is-ancestor", older, newer, **_local_options(settings))
+        except GitCommandError:
+            return False
+    return True
+
+
+def extract_commit(mirror: Path, sha: str, destination: Path, settings: GitSettings) -> None:
+    """Write commit ``sha``'s tree into ``destination``; raises RefNotFound when the mirror lacks it.
+
+    The check comes before the mirror is opened, so a host that never fetched (or whose data dir
+    was wiped) gets RefNotFound, which callers answer by fetching.
+    """
+    if not has_commit(mirror, sha, settings):
+        raise RefNotFound(f"Commit {sha} is not in this host's mirror.")
+    with Repo(mirror) as repo:
         with tempfile.TemporaryFile(dir=destination.parent) as archive:
             _run(
                 lambda: repo.git.archive(
@@ -257,7 +285,8 @@ def _translate(
     if remote_url is None:
         return GitCommandFailed(f"git {_subcommand(exc)} failed: {detail}")
     where = scrub(remote_url, secrets)
-    if detail.startswith("Timeout:"):
+    # GitPython kills a command that outlives kill_after_timeout; its "Timeout:" note can lose the race.
+    if detail.startswith("Timeout:") or exc.status == -signal.SIGKILL:
         return RemoteUnreachable(f"Fetching {where} timed out after {timeout:g} s.")
     if any(hint in detail for hint in _MISSING_REF_HINTS):
         return RefNotFound(f"{where}: {detail}")

@@ -85,6 +85,9 @@ class SettingsSchema(Schema):
     git_timeout_seconds = fields.Float(required=True, validate=validate.Range(min=1))
     discovery_timeout_seconds = fields.Float(required=True, validate=validate.Range(min=1))
     keep_checkouts = fields.Integer(required=True, validate=validate.Range(min=1))
+    run_fetch_timeout_seconds = fields.Float(required=True, validate=validate.Range(min=0.5))
+    sync_lock_seconds = fields.Float(required=True, validate=validate.Range(min=1))
+    host_cleanup_seconds = fields.Float(required=True, validate=validate.Range(min=1))
     jobs_root = fields.String(allow_none=True, required=True)
     webhook_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1024))
     webhook_coalesce_seconds = fields.Float(required=True, validate=validate.Range(min=0, max=3600))
@@ -147,6 +150,9 @@ class Settings:
     git_timeout_seconds: float
     discovery_timeout_seconds: float
     keep_checkouts: int
+    run_fetch_timeout_seconds: float  # a run fetching a commit its host lacks gives up after this
+    sync_lock_seconds: float  # a sync's lease on its repository; a crashed sync frees it after this
+    host_cleanup_seconds: float  # each worker prunes its own checkouts this often
     jobs_root: str | None
     webhook_max_bytes: int
     webhook_coalesce_seconds: float  # pushes start a repository's syncs at most once per this long

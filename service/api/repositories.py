@@ -18,7 +18,7 @@ from service.api.base import Blueprint, commit, db_session, get_or_404
 from service.api.fields import ModelSchema, ObjectUrl, multi, object_type
 from service.api.pagination import PageQuery, page_of, paginate
 from service.api.results import JobResultSchema
-from service.models import GitRepository, JobResult, User
+from service.models import GitRepository, User
 from service.sources.repositories import add_repository, remove_repository, update_repository
 from service.sources.sync import request_sync
 from service.sources.sync_all import request_sync_all
@@ -162,10 +162,9 @@ def sync_repository(repository_id):
     """Queue a sync (one already waiting for this repository absorbs the request)."""
     session = db_session()
     repository = get_or_404(session, GitRepository, repository_id)
-    result = request_sync(repository, user=_caller(session))  # written and committed by its own session
-    session.commit()  # end this session's snapshot so the new run is visible to it
-    return {"message": f"Repository {repository.name} sync job added to queue.",
-            "job_result": session.get(JobResult, result.id)}
+    result = request_sync(session, repository, user=_caller(session))
+    session.commit()  # the sync's message leaves on commit
+    return {"message": f"Repository {repository.name} sync job added to queue.", "job_result": result}
 
 
 @bp.post("/sync-all/")
@@ -174,6 +173,5 @@ def sync_all_repositories():
     """Queue a sync of every repository."""
     session = db_session()
     results = request_sync_all(session, user=_caller(session))
-    session.commit()  # end this session's snapshot so the new runs are visible to it
-    return {"message": f"{len(results)} repository sync jobs added to queue.",
-            "job_results": [session.get(JobResult, result.id) for result in results]}
+    session.commit()  # one transaction; the syncs' messages leave together on commit
+    return {"message": f"{len(results)} repository sync jobs added to queue.", "job_results": results}

@@ -93,7 +93,7 @@ def repo_sync(state, name: str, wait: bool, dry_run: bool) -> None:
 
     runtime = state.runtime()
     with runtime.db.session() as session:
-        result = request_sync(repositories.get_repository(session, name), dryrun=dry_run)
+        result = request_sync(session, repositories.get_repository(session, name), dryrun=dry_run)
     if runtime.settings.redis_url is None:
         run_job_result(runtime, str(result.id))  # the embedded broker has no worker outside this process
     elif not wait:

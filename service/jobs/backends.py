@@ -73,3 +73,11 @@ class DataBackend:
     def materialise(self, version: str, destination: Path) -> None:
         """Write the files of ``version`` into the empty directory ``destination``."""
         raise NotImplementedError
+
+    def is_newer(self, candidate: str, installed: str) -> bool:
+        """Return whether applying ``candidate`` over ``installed`` moves the source forward.
+
+        Versions without an order (content hashes) are newer whenever they differ; git compares
+        ancestry, so a slow sync of an older commit never rolls a repository back.
+        """
+        return candidate != installed

@@ -4,6 +4,7 @@ from service.models.base import Base, utcnow
 from service.models.hooks import JobButton, JobHook, ObjectChangeEvent
 from service.models.idempotency import IdempotencyKey
 from service.models.job import OVERRIDABLE_FIELDS, Job
+from service.models.lease import LockLease
 from service.models.repository import GitRepository
 from service.models.result import LOG_LEVELS, ConcurrencySlot, JobLogEntry, JobOutputFile, JobResult, Status
 from service.models.scheduling import ScheduledJob, ScheduledSlot
@@ -24,6 +25,7 @@ __all__ = [
     "JobLogEntry",
     "JobOutputFile",
     "JobResult",
+    "LockLease",
     "LoginFailure",
     "ObjectChangeEvent",
     "ScheduledJob",

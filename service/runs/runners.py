@@ -122,7 +122,12 @@ def build_call(
 
 def enqueue_runner(session: Session, call: RunnerCall, *, now: datetime) -> JobResult:
     """Write a PENDING run for ``call``; its message leaves on commit if due, else the scheduler sends it."""
-    row = pending_row(
+    return add_pending(session, runner_row(call, now=now))
+
+
+def runner_row(call: RunnerCall, *, now: datetime) -> dict[str, Any]:
+    """Return the PENDING row's values for ``call`` (for ``add_pending`` or a batched ``insert_pending``)."""
+    return pending_row(
         now=now,
         scheduled_at=call.schedule_at,
         name=call.name,
@@ -135,14 +140,26 @@ def enqueue_runner(session: Session, call: RunnerCall, *, now: datetime) -> JobR
         interval=call.interval,
         input_data=call.input_data,
     )
-    return add_pending(session, row)
 
 
 def lock_identity(session: Session, identity: str) -> None:
     """Hold a lock named ``identity`` until the transaction ends, so check-then-insert is atomic."""
+    lock_identities(session, [identity])
+
+
+def lock_identities(session: Session, identities: list[str]) -> None:
+    """Hold a lock for each of ``identities`` until the transaction ends, taken in one statement.
+
+    Locks are taken in a fixed order, so two callers locking overlapping sets never deadlock.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        number = int.from_bytes(hashlib.sha256(identity.encode()).digest()[:8], "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:number)"), {"number": number})
+        numbers = sorted(
+            {int.from_bytes(hashlib.sha256(i.encode()).digest()[:8], "big", signed=True) for i in identities}
+        )
+        session.execute(
+            text("SELECT count(pg_advisory_xact_lock(n)) FROM unnest(CAST(:numbers AS bigint[])) AS n"),
+            {"numbers": numbers},
+        )
     else:
         # SQLite has one writer at a time: a no-op write takes that lock now rather than at insert.
         session.execute(text("UPDATE job_results SET id = id WHERE 1 = 0"))
@@ -272,9 +289,11 @@ __all__ = [
     "enqueue_runner",
     "enqueue_runner_once",
     "enqueue_system_jobs",
+    "lock_identities",
     "lock_identity",
     "object_reference",
     "once_identity",
     "runner_input",
+    "runner_row",
     "waiting_run",
 ]

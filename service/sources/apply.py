@@ -57,6 +57,16 @@ def _import_error_for(job: Job, errors: dict[str, str]) -> str:
     return "Its module failed to import."
 
 
+def _orphans(session: Session, source: str, class_paths: list[str]) -> dict[str, Job]:
+    """Return the rows already holding ``class_paths`` that no repository owns (a removed one's)."""
+    if not class_paths:
+        return {}
+    rows = session.scalars(
+        select(Job).where(Job.source == source, Job.repository_id.is_(None), Job.class_path.in_(class_paths))
+    )
+    return {job.class_path: job for job in rows}
+
+
 def apply_discovery(
     session: Session,
     report: DiscoveryReport,
@@ -76,16 +86,19 @@ def apply_discovery(
     if dryrun:
         return plan
     specs = {class_path_for(namespace, f.module_name, f.class_name): f.spec for f in report.jobs}
+    orphans = _orphans(session, source, [planned.class_path for planned in plan.added])
     for planned in plan.added:
-        job = Job(
-            source=source,
-            repository=repository,
-            class_path=planned.class_path,
-            enabled=False,
-            installed=True,
-            **planned.fields,
-        )
-        session.add(job)
+        job = orphans.get(planned.class_path)
+        if job is None:
+            job = Job(source=source, class_path=planned.class_path)
+            session.add(job)
+        else:
+            for field in OVERRIDABLE_FIELDS:
+                setattr(job, f"{field}_override", False)
+        # A row left by a removed repository whose slug was reused is taken over as a new job.
+        job.repository, job.enabled, job.installed = repository, False, True
+        for field, value in planned.fields.items():
+            setattr(job, field, value)
         jobs[planned.class_path] = job
     for class_path, changes in plan.updated.items():
         for field, value in changes.items():

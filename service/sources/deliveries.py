@@ -15,24 +15,20 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from service.errors import NotFound
 from service.infra.inserts import insert_once, insert_row
-from service.jobs.runner import runner_path
-from service.models import GitRepository, JobResult, Status, WebhookDelivery, utcnow
-from service.runs.runners import DEFAULT_QUEUE, build_call, enqueue_runner_once
-from service.sources.sync import SyncRepository
+from service.models import GitRepository, JobResult, Status, WebhookDelivery
+from service.sources.sync import SYNC_RUNNER, request_sync
 
 ACCEPTED, IGNORED, REJECTED, DUPLICATE = "accepted", "ignored", "rejected", "duplicate"
 #: Longest sender-chosen text (ids, refs, slugs) copied into a record.
 MAX_ECHO = 200
 EVENT_LENGTH = 100  # WebhookDelivery.event's width
-SYNC_RUNNER = runner_path(SyncRepository)
 
 _BY_SLUG = select(GitRepository).where(GitRepository.slug == bindparam("slug"))
 #: The sync waiting for the repository ``waiting_for`` names: the one a push joins. Joining needs
@@ -48,11 +44,6 @@ WAITING_SYNC = (
     .order_by(JobResult.created)
     .limit(1)
     .scalar_subquery()
-)
-_LAST_SYNC_START = select(func.max(JobResult.started)).where(
-    JobResult.runner == SYNC_RUNNER,
-    JobResult.object_type == GitRepository.__tablename__,
-    JobResult.object_id == bindparam("repository"),
 )
 
 
@@ -150,7 +141,7 @@ def receive_delivery(
 
     All in ``session``'s transaction: the record and its sync commit together (the sync's message
     leaves on commit), so a failure leaves the delivery id free for the sender's retry. A delivery
-    id seen before is recorded as a duplicate and starts nothing. See ``queue_sync`` for
+    id seen before is recorded as a duplicate and starts nothing. See ``request_sync`` for
     ``coalesce_seconds``.
     """
     fields = dict(
@@ -178,32 +169,11 @@ def receive_delivery(
         return DeliveryOutcome(decision.outcome, decision.reason, row.id)
     sync_id = row.sync_result_id
     if sync_id is None:
-        sync_id = queue_sync(session, repository, coalesce_seconds=coalesce_seconds)
+        sync_id = request_sync(session, repository, coalesce_seconds=coalesce_seconds).id
         session.execute(
             update(WebhookDelivery).where(WebhookDelivery.id == row.id).values(sync_result_id=sync_id)
         )
     return DeliveryOutcome(ACCEPTED, None, row.id, sync_id)
-
-
-def queue_sync(session: Session, repository: GitRepository, *, coalesce_seconds: float) -> uuid.UUID:
-    """Queue a sync of ``repository`` in ``session``: ``request_sync``, in the delivery's transaction.
-
-    A sync that started less than ``coalesce_seconds`` ago holds the new one back until that much
-    time has passed since (the scheduler sends it when due), so the pushes of a burst join one
-    follow-up sync. ``enqueue_runner_once`` locks, so racing pushes leave one waiting sync.
-    """
-    now = utcnow()
-    last_start = session.scalar(_LAST_SYNC_START, {"repository": str(repository.id)})
-    due = last_start + timedelta(seconds=coalesce_seconds) if last_start else None
-    call = build_call(
-        SyncRepository,
-        (str(repository.id),),
-        {},
-        instance=repository,
-        schedule_at=due if due and due > now else None,
-        known_queues=(DEFAULT_QUEUE,),  # syncs always run on the default queue
-    )
-    return enqueue_runner_once(session, call, now=now).id
 
 
 def record_rejection(

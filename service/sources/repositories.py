@@ -24,10 +24,10 @@ from service.models import GitRepository, Job, JobButton, JobHook, ScheduledJob
 EDITABLE_FIELDS = ("name", "remote_url", "branch", "credentials", "webhook_secret", "provided_contents")
 
 
-def open_backend(repository: GitRepository, settings) -> DataBackend:
-    """Build the repository's data backend; raises UnknownBackend, ValidationError or
-    CredentialsUnavailable or CredentialNotPinned (all RepositoryError or ValidationError, never
-    with a secret)."""
+def open_backend(repository: GitRepository, settings, *, timeout: float | None = None) -> DataBackend:
+    """Build the repository's data backend (git commands time out after ``timeout``, by default
+    ``git_timeout_seconds``); raises UnknownBackend, ValidationError or CredentialsUnavailable or
+    CredentialNotPinned (all RepositoryError or ValidationError, never with a secret)."""
     backend = backend_class(repository.backend)
     if repository.backend == "git":
         parameters = {"remote_url": repository.remote_url, "branch": repository.branch}
@@ -38,7 +38,7 @@ def open_backend(repository: GitRepository, settings) -> DataBackend:
         slug=repository.slug,
         data_dir=Path(settings.data_dir),
         allow_local=settings.allow_local_repositories,
-        timeout=settings.git_timeout_seconds,
+        timeout=timeout or settings.git_timeout_seconds,
         credentials=resolve_named_credentials(repository.credentials, settings.credentials,
                                               repository.remote_url),
     )

@@ -2,25 +2,43 @@
 
 The sync itself is a JobRunner (``SyncRepository``) with its own JobResult and log, so it is
 queued, coalesced (``enqueue_once`` per repository), recorded and retried like any other work.
+
+Syncs of one repository run one at a time on every host (a database lease, ``sync_lock_seconds``),
+and never move it backwards: if another sync installed a head while this one ran, this one's commit
+is applied only when ancestry says it is newer; finishing order decides nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
 
-from repos.checkouts import collect_garbage, materialise_version, repository_dir
+from repos.checkouts import materialise_version
 from repos.discover import discover
 from repos.errors import RepositoryError
 from repos.reconcile import SyncPlan
 from service.errors import ServiceError, ValidationError
+from service.infra import leases
 from service.jobs import JobRunner
-from service.models import GitRepository, Job, JobResult, Status, utcnow
+from service.jobs.backends import DataBackend
+from service.jobs.runner import runner_path
+from service.models import GitRepository, JobResult, utcnow
+from service.runs.runners import (
+    DEFAULT_QUEUE,
+    RunnerCall,
+    build_call,
+    enqueue_runner,
+    enqueue_runner_once,
+    lock_identity,
+)
 from service.sources.apply import apply_discovery, describe_plan
+from service.sources.cleanup import prune_repository
 from service.sources.repositories import open_backend
 
 SYNC_STATUS_COMPLETED = "completed"
@@ -46,16 +64,60 @@ class SyncRepository(JobRunner):
         return sync_repository(self.runtime, uuid.UUID(repository_id), dryrun=dryrun, logger=self.logger)
 
 
-def request_sync(repository: GitRepository, *, dryrun: bool = False, user=None) -> JobResult:
-    """Queue a sync; a sync already waiting for this repository absorbs the request."""
+SYNC_RUNNER = runner_path(SyncRepository)
+_LAST_SYNC_START = select(func.max(JobResult.started)).where(
+    JobResult.runner == SYNC_RUNNER,
+    JobResult.object_type == GitRepository.__tablename__,
+    JobResult.object_id == bindparam("repository"),
+)
+
+
+def sync_call(repository: GitRepository, *, dryrun: bool = False, user=None, schedule_at=None) -> RunnerCall:
+    """Return the checked enqueue call of a sync of ``repository`` (syncs always use the default queue)."""
+    kwargs = {"dryrun": True} if dryrun else {}
+    return build_call(
+        SyncRepository,
+        (str(repository.id),),
+        kwargs,
+        instance=repository,
+        schedule_at=schedule_at,
+        user=user,
+        known_queues=(DEFAULT_QUEUE,),
+    )
+
+
+def request_sync(
+    session: Session,
+    repository: GitRepository,
+    *,
+    dryrun: bool = False,
+    user=None,
+    coalesce_seconds: float = 0.0,
+    now: datetime | None = None,
+) -> JobResult:
+    """Queue a sync of ``repository`` in ``session``'s transaction; its message leaves on commit.
+
+    A sync already waiting for the repository absorbs the request (a dry run never joins one).
+    A sync that started less than ``coalesce_seconds`` ago holds the new one back until that much
+    time has passed (the scheduler sends it when due), so the pushes of a burst join one follow-up
+    sync. ``enqueue_runner_once`` locks, so racing requests leave one waiting sync.
+    """
+    now = now or utcnow()
     if dryrun:
-        return SyncRepository.enqueue(str(repository.id), dryrun=True, instance=repository, user=user)
-    return SyncRepository.enqueue_once(str(repository.id), instance=repository, user=user)
+        return enqueue_runner(session, sync_call(repository, dryrun=True, user=user), now=now)
+    last_start = (
+        session.scalar(_LAST_SYNC_START, {"repository": str(repository.id)}) if coalesce_seconds else None
+    )
+    due = last_start + timedelta(seconds=coalesce_seconds) if last_start else None
+    call = sync_call(repository, user=user, schedule_at=due if due and due > now else None)
+    return enqueue_runner_once(session, call, now=now)
 
 
 def _record_failure(db, repository_id: uuid.UUID, message: str) -> None:
     with db.session() as session:
         repository = session.get(GitRepository, repository_id)
+        if repository is None:
+            return
         repository.sync_status, repository.sync_time, repository.sync_error = (
             SYNC_STATUS_FAILED,
             utcnow(),
@@ -66,8 +128,28 @@ def _record_failure(db, repository_id: uuid.UUID, message: str) -> None:
 def sync_repository(
     current, repository_id: uuid.UUID, *, dryrun: bool = False, logger: logging.Logger | None = None
 ) -> dict[str, Any]:
-    """Sync one repository now; return the diff. Raises SyncFailed (rows untouched) on failure."""
+    """Sync one repository now; return the diff. Raises SyncFailed (rows untouched) on failure.
+
+    A real sync first takes the repository's lease, waiting while another host's sync holds it.
+    """
     logger = logger or logging.getLogger(__name__)
+    if dryrun:
+        return _sync(current, repository_id, dryrun=True, logger=logger)
+    seconds = current.settings.sync_lock_seconds
+    try:
+        with leases.held(
+            current.db,
+            f"sync:{repository_id}",
+            seconds=seconds,
+            wait_seconds=seconds,
+            on_wait=lambda: logger.info("Another sync of this repository is running: waiting for it"),
+        ):
+            return _sync(current, repository_id, dryrun=False, logger=logger)
+    except leases.LeaseBusy as exc:
+        raise SyncFailed(f"Another sync of this repository kept it busy: {exc}") from None
+
+
+def _sync(current, repository_id: uuid.UUID, *, dryrun: bool, logger: logging.Logger) -> dict[str, Any]:
     settings, db = current.settings, current.db
     with db.session() as session:
         repository = session.get(GitRepository, repository_id)
@@ -120,7 +202,12 @@ def sync_repository(
             error.module_name,
             error.error,
         )
-    plan = _apply(db, repository_id, slug, head, report, dryrun=dryrun)
+    plan = _apply(db, backend, repository_id, slug, head, old_head, report, dryrun=dryrun)
+    if plan is None:
+        logger.warning(
+            "A newer commit was installed while this sync ran: %s is older, not applied", head[:12]
+        )
+        return {**summary, "changed": False, "superseded": True}
     summary.update(
         changed=True,
         **describe_plan(plan),
@@ -138,7 +225,7 @@ def sync_repository(
             clash.assigned,
         )
     if not dryrun:
-        _collect_garbage(current, repository_id, slug)
+        prune_repository(current, repository_id, slug)
     if report.module_errors and not dryrun:
         raise SyncFailed(
             f"Partial sync: {len(report.module_errors)} module(s) failed to import "
@@ -147,49 +234,64 @@ def sync_repository(
     return summary
 
 
-def _apply(db, repository_id: uuid.UUID, slug: str, head: str, report, *, dryrun: bool) -> SyncPlan:
-    """Plan and (unless dry) apply the changes and move the head, all in one transaction."""
+#: How often an apply re-checks ancestry when other syncs keep installing heads meanwhile.
+_APPLY_ATTEMPTS = 5
+
+
+def _installed_head(db, repository_id: uuid.UUID) -> str | None:
     with db.session() as session:
-        repository = session.get(GitRepository, repository_id)
-        plan = apply_discovery(
-            session, report, source="git", namespace=slug, version=head, repository=repository, dryrun=dryrun
-        )
-        if dryrun:
-            session.rollback()
-            return plan
-        repository.current_head = head
-        repository.sync_time = utcnow()
-        repository.sync_status = SYNC_STATUS_PARTIAL if report.module_errors else SYNC_STATUS_COMPLETED
-        repository.sync_error = "; ".join(f"{e.module_name}: {e.error}" for e in report.module_errors) or None
-    return plan
+        return session.scalar(select(GitRepository.current_head).where(GitRepository.id == repository_id))
 
 
-def _collect_garbage(current, repository_id: uuid.UUID, slug: str) -> list[str]:
-    """Drop checkouts nothing needs: keep the head, commits of jobs and of waiting or running runs."""
-    with current.db.session() as session:
-        keep = set(
-            session.scalars(
-                select(Job.commit).where(Job.repository_id == repository_id, Job.commit.is_not(None))
+def _apply(
+    db,
+    backend: DataBackend,
+    repository_id: uuid.UUID,
+    slug: str,
+    head: str,
+    old_head: str | None,
+    report,
+    *,
+    dryrun: bool,
+) -> SyncPlan | None:
+    """Plan and (unless dry) apply the changes and move the head, all in one transaction.
+
+    Returns None, changing nothing, when another sync installed a head while this one ran and
+    ``head`` is not newer than it. Ancestry is checked outside the transaction (it may fetch);
+    the transaction then locks the repository's apply and re-reads the head, retrying if it moved.
+    """
+    for _attempt in range(_APPLY_ATTEMPTS):
+        installed = old_head if dryrun else _installed_head(db, repository_id)
+        forward = installed in (old_head, None) or backend.is_newer(head, installed)
+        with db.session() as session:
+            if not dryrun:
+                # Serialises applies of this repository (PostgreSQL advisory lock, SQLite's write
+                # lock), so two syncs adding the same job never both insert it.
+                lock_identity(session, f"jobsync.apply:{repository_id}")
+            repository = session.get(GitRepository, repository_id)
+            if repository is None:
+                raise SyncFailed(f"Repository {repository_id} was removed while it synced.")
+            if not dryrun and repository.current_head != installed:
+                continue  # another sync installed a head since we looked: decide again
+            if not forward:
+                return None
+            plan = apply_discovery(
+                session,
+                report,
+                source="git",
+                namespace=slug,
+                version=head,
+                repository=repository,
+                dryrun=dryrun,
             )
-        )
-        keep |= set(
-            session.scalars(
-                select(JobResult.commit)
-                .join(Job, JobResult.job_id == Job.id)
-                .where(
-                    Job.repository_id == repository_id,
-                    JobResult.status.in_((Status.PENDING, Status.STARTED)),
-                    JobResult.commit.is_not(None),
-                )
+            if dryrun:
+                session.rollback()
+                return plan
+            repository.current_head = head
+            repository.sync_time = utcnow()
+            repository.sync_status = SYNC_STATUS_PARTIAL if report.module_errors else SYNC_STATUS_COMPLETED
+            repository.sync_error = (
+                "; ".join(f"{e.module_name}: {e.error}" for e in report.module_errors) or None
             )
-        )
-        repository = session.get(GitRepository, repository_id)
-        keep.add(repository.current_head)
-    directory = repository_dir(current.settings.data_dir, slug)
-    recent = sorted(
-        (p for p in directory.iterdir() if p.is_dir() and len(p.name) == 40),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )[: current.settings.keep_checkouts]
-    keep |= {p.name for p in recent}
-    return collect_garbage(current.settings.data_dir, slug, keep)
+        return plan
+    raise SyncFailed("Other syncs of this repository kept installing heads; try again.")

@@ -39,12 +39,13 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
 
 def serve(runtime, queues: tuple[str, ...], *, threads: int | None = None, stop=None) -> None:
     """Consume ``queues`` with a Dramatiq worker until ``stop`` is set, making sure every system
-    job has its periodic run waiting."""
+    job has its periodic run waiting and pruning this host's checkouts on its own schedule."""
     import threading
 
     from service.infra.outage import outage_of, outages
     from service.infra.presence import PresencePublisher
     from service.runs.runners import enqueue_system_jobs
+    from service.sources.cleanup import HostCleaner
     from service.worker.shutdown import stop_worker
 
     stop = stop or threading.Event()
@@ -53,6 +54,7 @@ def serve(runtime, queues: tuple[str, ...], *, threads: int | None = None, stop=
                              worker_timeout=1000)
     worker.start()
     presence = PresencePublisher(runtime, tuple(queues)).start()  # tells everyone which queues we serve
+    cleaner = HostCleaner(runtime).start()  # hosts share no disk: each cleans its own
     try:
         try:
             enqueue_system_jobs()
@@ -62,5 +64,6 @@ def serve(runtime, queues: tuple[str, ...], *, threads: int | None = None, stop=
             outages.down(outage_of(exc), exc)
         stop.wait()
     finally:
+        cleaner.stop()
         presence.stop()
         stop_worker(runtime, worker, grace_seconds=runtime.settings.shutdown_grace_seconds)

@@ -4,27 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import Row
 
-from repos.checkouts import materialise_version
 from service.extensions import EXTENSIONS_SOURCE, extension_module
 from service.infra.transient_input import unpack_files
-from service.models import GitRepository
 from service.sources.local import LOCAL_NAMESPACE
-from service.sources.repositories import open_backend
+from service.sources.materialise import ensure_run_checkout
 from service.worker.job_process import RunRequest
-
-
-def _checkout_for(db, settings, run: Row) -> str:
-    """Return the checkout of the run's commit, materialising it first if this machine lacks it."""
-
-    def fill(directory) -> None:  # only when missing: the repository row is read just then
-        with db.session() as session:
-            repository = session.get(GitRepository, run.repository_id)
-            if repository is None:
-                raise RuntimeError("its repository was removed")
-            backend = open_backend(repository, settings)
-        backend.materialise(run.commit, directory)
-
-    return str(materialise_version(settings.data_dir, run.repository_slug, run.commit, fill))
 
 
 def build_request(db, settings, run: Row, transient: dict) -> RunRequest:
@@ -36,7 +20,8 @@ def build_request(db, settings, run: Row, transient: dict) -> RunRequest:
     if run.source == "git":
         if run.repository_slug is None or not run.commit:
             raise RuntimeError("its repository was removed")
-        namespace, checkout = run.repository_slug, _checkout_for(db, settings, run)
+        checkout = str(ensure_run_checkout(db, settings, run.repository_id, run.repository_slug, run.commit))
+        namespace = run.repository_slug
     elif run.source == "local":
         if not settings.jobs_root:
             raise RuntimeError("jobs_root is not configured on this worker")

@@ -12,12 +12,12 @@ from tests.helpers.sync import repository_row
 def test_requests_while_a_sync_waits_coalesce_and_it_syncs_the_newest_commit(runtime, repository, remote):
     work, _ = remote
     with runtime.db.session() as session:
-        first = request_sync(repository).id
+        first = request_sync(session, repository).id
     write_files(work, {"NOTES.md": "pushed while the sync waited\n"})
     newest = commit(work)
     push(work, "main")
     with runtime.db.session() as session:
-        ids = {request_sync(repository).id for _ in range(5)}
+        ids = {request_sync(session, repository).id for _ in range(5)}
         waiting = session.scalar(
             select(func.count()).select_from(JobResult).where(JobResult.status == Status.PENDING)
         )
@@ -27,12 +27,13 @@ def test_requests_while_a_sync_waits_coalesce_and_it_syncs_the_newest_commit(run
     assert repository_row(runtime, repository.id).current_head == newest == head(work)
     with runtime.db.session() as session:
         assert session.get(JobResult, first).status == Status.SUCCESS
-        assert request_sync(repository).id != first  # once it ran, a new request queues a new sync
+        assert request_sync(session, repository).id != first  # once it ran, a new request queues a new sync
 
 
 def test_a_dry_run_sync_reports_without_coalescing_into_a_real_one(runtime, repository):
-    real = request_sync(repository).id
-    dry = request_sync(repository, dryrun=True).id
+    with runtime.db.session() as session:
+        real = request_sync(session, repository).id
+        dry = request_sync(session, repository, dryrun=True).id
     assert dry != real
     run_job_result(runtime, str(dry))
     with runtime.db.session() as session:

@@ -237,11 +237,11 @@ def test_a_sync_that_cannot_be_queued_leaves_the_delivery_id_free_for_the_sender
 ):
     from service.sources import deliveries as deliveries_module
 
-    def broken(session, repository):
+    def broken(session, repository, **options):
         raise ConnectionError("database gone")
 
     with monkeypatch.context() as patch:
-        patch.setattr(deliveries_module, "queue_sync", broken)
+        patch.setattr(deliveries_module, "request_sync", broken)
         assert post(client, delivery_id="retried").status_code == 500
     assert post(client, delivery_id="retried").json["outcome"] == "accepted"
     assert [record.outcome for record in deliveries(runtime)] == ["accepted"]

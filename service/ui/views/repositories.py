@@ -136,6 +136,7 @@ def repository_sync(slug: str):
     session = db()
     repository = get_repository(session, slug)
     dryrun = request.form.get("dryrun") is not None
-    result = request_sync(repository, dryrun=dryrun, user=user)  # its own transaction
+    result = request_sync(session, repository, dryrun=dryrun, user=user)
+    session.commit()
     flash("Dry-run sync requested." if dryrun else "Sync requested.", "info")
     return redirect(url_for("ui.result_detail", result_id=result.id), 303)
