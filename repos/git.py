@@ -54,6 +54,7 @@ __all__ = [
     "checkout_path",
     "collect_garbage",
     "ensure_checkout",
+    "extract_commit",
     "fetch",
     "has_commit",
     "is_ancestor",

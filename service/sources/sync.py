@@ -141,7 +141,7 @@ def sync_repository(
             current.db,
             f"sync:{repository_id}",
             seconds=seconds,
-            wait_seconds=seconds,
+            wait_seconds=2 * seconds,  # longer than a lease, so a crashed holder's always runs out first
             on_wait=lambda: logger.info("Another sync of this repository is running: waiting for it"),
         ):
             return _sync(current, repository_id, dryrun=False, logger=logger)

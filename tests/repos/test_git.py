@@ -14,7 +14,10 @@ from repos.git import (
     checkout_path,
     collect_garbage,
     ensure_checkout,
+    extract_commit,
     fetch,
+    has_commit,
+    is_ancestor,
     mirror_path,
     remove_repository_files,
     repository_lock,
@@ -346,3 +349,21 @@ def test_checkout_skips_symlinks_that_point_outside_the_tree(tmp_path, data_dir)
     checkout = ensure_checkout(data_dir, "demo", fetch(data_dir, "demo", str(bare), "main", settings=LOCAL))
     assert not (checkout / "jobs" / "outside").is_symlink()
     assert (checkout / "jobs" / "inside").is_symlink()
+
+
+def test_extracting_on_a_host_that_never_fetched_raises_ref_not_found_not_a_path_error(remote, data_dir):
+    work, _bare = remote
+    with pytest.raises(RefNotFound):
+        extract_commit(mirror_path(data_dir, "demo"), gitfixtures.head(work), data_dir / "out", LOCAL)
+    assert not has_commit(mirror_path(data_dir, "demo"), gitfixtures.head(work))
+
+
+def test_ancestry_says_which_of_two_commits_is_newer(remote, data_dir):
+    work, bare = remote
+    first = gitfixtures.head(work)
+    second = gitfixtures.commit(work, "second")
+    gitfixtures.push(work, "main")
+    fetch(data_dir, "demo", str(bare), "main", settings=LOCAL)
+    mirror = mirror_path(data_dir, "demo")
+    assert is_ancestor(mirror, first, second) and not is_ancestor(mirror, second, first)
+    assert has_commit(mirror, first) and not has_commit(mirror, "0" * 40)

@@ -13,7 +13,7 @@ from service.models import GitRepository, Job, Status
 from service.sources.cleanup import clean_host
 from service.sources.repositories import add_repository, get_repository, remove_repository
 from service.sources.sync import sync_repository
-from tests.helpers.git import commit, head, orphan_commit, push, write_files
+from tests.helpers.git import commit, git, head, orphan_commit, push, write_files
 from tests.helpers.hosts import HangingListener, enable, enqueue, host, run_on, wait_for
 from tests.helpers.job_sources import SELF_REGISTERING, job_module
 from tests.helpers.sync import repository_row
@@ -142,6 +142,20 @@ def test_an_older_sync_finishing_after_a_newer_one_does_not_roll_the_repository_
     assert repository_row(runtime, repository.id).current_head == newer != older
     with runtime.db.session() as session:
         assert set(session.scalars(select(Job.commit))) == {newer}
+
+
+def test_a_branch_reset_to_an_older_commit_is_followed_by_the_next_sync(runtime, repository, remote):
+    work, _ = remote
+    first = head(work)
+    commit(work, "second")
+    push(work, "main")
+    sync_repository(runtime, repository.id)
+    git(work, "reset", "--quiet", "--hard", first)
+    push(work, "main", force=True)
+
+    sync_repository(runtime, repository.id)  # nothing else ran meanwhile: the branch really moved back
+
+    assert repository_row(runtime, repository.id).current_head == first
 
 
 def test_two_syncs_adding_the_same_jobs_at_once_leave_one_row_each_and_no_error(
