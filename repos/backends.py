@@ -58,14 +58,17 @@ class GitBackend(DataBackend):
 
         Raises RefNotFound saying so when the remote no longer has the commit (force-pushed away).
         """
-        if not repo_git.has_commit(self._mirror(), version, self._settings()):
-            self.latest_version()  # another host synced it, or this data dir is new or was wiped
-            if not repo_git.has_commit(self._mirror(), version, self._settings()):
-                raise RefNotFound(
-                    f"Commit {version[:12]} is no longer on the remote's branches or tags (force-pushed "
-                    "away?) and this host never fetched it; run the job at a commit the branch still has."
-                )
-        repo_git.extract_commit(self._mirror(), version, destination, self._settings())
+        if repo_git.has_commit(self._mirror(), version, self._settings()):
+            repo_git.extract_commit(self._mirror(), version, destination, self._settings())
+            return
+        self.latest_version()  # another host synced it, or this data dir is new or was wiped
+        try:
+            repo_git.extract_commit(self._mirror(), version, destination, self._settings())
+        except RefNotFound:
+            raise RefNotFound(
+                f"Commit {version[:12]} is no longer on the remote's branches or tags (force-pushed "
+                "away?) and this host never fetched it; run the job at a commit the branch still has."
+            ) from None
 
     def is_newer(self, candidate: str, installed: str) -> bool:
         """Return False when ``candidate`` is ``installed`` or one of its ancestors: applying it
