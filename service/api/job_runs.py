@@ -67,6 +67,9 @@ class JobRunInputSchema(ma.Schema):
     data = fields.Dict(keys=fields.String(), load_default=dict, allow_none=True)
     commit = fields.Boolean(allow_none=True, metadata={"description": "Nautobot 1.x: false means a dry run."})
     dryrun = fields.Boolean(allow_none=True)
+    source_commit = fields.String(allow_none=True, metadata={
+        "description": "Run at this commit (full or short sha) the job's repository has synced, "
+                       "instead of the job's current one."})
     task_queue = fields.String(allow_none=True)
     job_queue = fields.String(allow_none=True, metadata={"description": "Alias of task_queue."})
     schedule = fields.Nested(ScheduleSchema, allow_none=True)
@@ -139,18 +142,22 @@ def start_run(session, job, body: dict[str, Any], user: User) -> JobResult | Sch
     if body.get("ignore_concurrency_limit"):
         require(current_principal(), "admin")  # the override the singleton lock always had
         options["ignore_singleton_lock"] = True
+    source_commit = body.get("source_commit") or None
     if schedule.get("interval", "immediately") != "immediately":
+        if source_commit:
+            raise ValidationError({"source_commit": ["A scheduled run uses the job's synced commit."]})
         if files:
             raise ValidationError({"schedule": ["A job given files cannot be scheduled: run it now."]})
         if options.pop("ignore_singleton_lock", False):
             raise ValidationError({"ignore_concurrency_limit": ["Only a run started now may ignore it."]})
         return create_schedule(session, job, data=data, **options, **schedule_definition(schedule))
     if not files:
-        return request_run(session, job, data, **options)
+        return request_run(session, job, data, source_commit=source_commit, **options)
     if job.approval_required and not effective_dryrun(job, options["dryrun"]):
         raise ValidationError({"non_field_errors": ["A job given files cannot wait for approval."]})
     upload_limit = current_runtime().settings.upload_max_bytes
-    return enqueue_job(session, job, data, files=files, upload_max_bytes=upload_limit, **options)
+    return enqueue_job(session, job, data, files=files, upload_max_bytes=upload_limit,
+                       source_commit=source_commit, **options)
 
 
 @bp.post("/<path:ref>/run/")

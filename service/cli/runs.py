@@ -132,6 +132,8 @@ def parse_data(data: str) -> dict[str, Any]:
 @click.option("--username", help="Run as this user.")
 @click.option("--commit/--dryrun", "commit", default=None, help="Commit changes, or make a dry run "
               "(default: the job's own default).")
+@click.option("--at", "at", metavar="SHA", help="Run at this commit (full or short sha) the job's "
+              "repository has synced, instead of its current one.")
 @click.option("--local", is_flag=True, help="Run in this process; no worker needed.")
 @click.option("--idempotency-key", help="Repeating a key within 24 h follows the run it first "
               "started instead of starting another (safe retries).")
@@ -139,8 +141,8 @@ def parse_data(data: str) -> dict[str, Any]:
               "print the path of the .pstats file.")
 @json_option
 @click.pass_obj
-def runjob_command(state, job: str, data: str, username: str | None, commit: bool | None, local: bool,
-                   idempotency_key: str | None, profile: bool, as_json: bool) -> None:
+def runjob_command(state, job: str, data: str, username: str | None, commit: bool | None, at: str | None,
+                   local: bool, idempotency_key: str | None, profile: bool, as_json: bool) -> None:
     """Run JOB (class path or UUID), print its log as it arrives, then its status."""
     input_data = parse_data(data)
     key = check_key(idempotency_key, field="--idempotency-key")
@@ -154,7 +156,8 @@ def runjob_command(state, job: str, data: str, username: str | None, commit: boo
         dryrun = None if commit is None else not commit
         job_row = get_job(session, job)
         result, created = run_once(session, key, user.id if user else None, job_row, lambda: enqueue_job(
-            session, job_row, input_data, user=user, dryrun=dryrun, known_queues=runtime.settings.all_queues))
+            session, job_row, input_data, user=user, dryrun=dryrun, known_queues=runtime.settings.all_queues,
+            source_commit=at))
     if not as_json:
         verb = "Queued" if created else "Following the earlier"
         click.echo(f"{verb} run {result.id} of {result.name}" + (" (in this process)" if here else "") + ".")

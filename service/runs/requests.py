@@ -16,6 +16,7 @@ from service.jobs.schema import validate_with_schema
 from service.models import Job, JobResult, Status, User, utcnow
 from service.runs import concurrency
 from service.runs.pending import add_pending, insert_pending, pending_row
+from service.runs.pinned import resolve_source_commit
 
 
 def get_job(session: Session, ref: str | uuid.UUID) -> Job:
@@ -89,6 +90,7 @@ def prepare_run(
     ignore_singleton_lock: bool = False,
     internal_data: dict[str, Any] | None = None,
     upload_max_bytes: int | None = None,
+    source_commit: str | None = None,
 ) -> PreparedRun:
     """Check a run request and build its PENDING row; nothing is written.
 
@@ -98,11 +100,13 @@ def prepare_run(
 
     ``ignore_singleton_lock`` (an admin's override) runs it past the singleton lock and without its
     concurrency key.
+    ``source_commit`` runs the job at another commit its repository synced (full or short sha).
 
     Raises JobNotRunnable (disabled or uninstalled), ValidationError naming each bad field, or
     Conflict for a singleton job that is already waiting or running.
     """
     check_runnable(job)
+    commit = resolve_source_commit(session, job, source_commit) if source_commit else job.commit
     _check_upload_sizes(files, upload_max_bytes)
     data = dict(data or {})
     validate_with_schema(job.variables, data, files)  # raises ValidationError({field: [...]})
@@ -127,7 +131,7 @@ def prepare_run(
         class_path=job.class_path,
         user_id=user.id if user is not None else None,
         queue=queue,
-        commit=job.commit,
+        commit=commit,
         dryrun=dryrun,
         object_type=object_type,
         object_id=object_id,

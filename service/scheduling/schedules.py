@@ -180,6 +180,7 @@ def request_run(
     known_queues: tuple[str, ...],
     now: datetime | None = None,
     ignore_singleton_lock: bool = False,
+    source_commit: str | None = None,
 ) -> JobResult | ScheduledJob:
     """Run ``job`` now: a JobResult, or for a job needing approval a one-off ScheduledJob awaiting it.
 
@@ -189,7 +190,10 @@ def request_run(
         return enqueue_job(
             session, job, data, known_queues=known_queues, user=user, queue=queue, dryrun=dryrun,
             ignore_singleton_lock=ignore_singleton_lock,
+            source_commit=source_commit,
         )
+    if source_commit:
+        raise ValidationError({"source_commit": ["A job needing approval runs at its synced commit."]})
     now = now or utcnow()
     name = f"{job.name[:150]} (run requested {now:%Y-%m-%d %H:%M:%S}, {uuid.uuid4().hex[:8]})"
     return create_schedule(

@@ -6,9 +6,9 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from service.models import Job, JobResult, Status
+from service.models import GitRepository, Job, JobResult, Status
 from tests.helpers.api import HELLO_VARIABLES
-from tests.helpers.factories import make_job
+from tests.helpers.factories import make_job, make_result
 
 
 @pytest.fixture
@@ -151,3 +151,24 @@ def test_a_waiting_run_shows_what_it_waits_for(client, runtime, runner):
     assert shown["status"]["value"] == "PENDING" and shown["concurrency_key"] == "who:ada"
     assert shown["waiting_for"] == f"who:ada held by {first}"
     assert shown["status_label"] == f"PENDING (waiting for who:ada held by {first})"
+
+
+def test_source_commit_runs_the_job_at_a_commit_its_repository_synced(client, runtime, runner):
+    with runtime.db.session() as session:
+        repository = GitRepository(name="D", slug="d", remote_url="/d")
+        job = make_job(session, source="git", commit="b" * 40, repository=repository)
+        make_result(session, job, commit="a" * 40)  # a past run at an older synced commit
+        job_id = job.id
+    response = run(client, runner, job_id, json={"source_commit": "aaaaaaa", "commit": True})
+    assert response.status_code == 201
+    assert response.get_json()["job_result"]["dryrun"] is False  # `commit` keeps its Nautobot meaning
+    with runtime.db.session() as session:
+        assert session.get(JobResult, uuid.UUID(response.get_json()["job_result"]["id"])).commit == "a" * 40
+
+
+def test_a_source_commit_never_synced_is_a_400_naming_it(client, runtime, runner):
+    with runtime.db.session() as session:
+        repository = GitRepository(name="D", slug="d", remote_url="/d")
+        job_id = make_job(session, source="git", commit="b" * 40, repository=repository).id
+    response = run(client, runner, job_id, json={"source_commit": "c" * 40})
+    assert response.status_code == 400 and "source_commit" in response.get_json()

@@ -200,3 +200,8 @@ def test_runjob_refuses_a_queue_no_worker_serves_with_exit_2_and_writes_nothing(
     outcome = cli("runjob", class_path)
     assert outcome.exit_code == 2 and "No worker serves queue 'celery'" in outcome.output
     assert results(database) == []
+
+
+def test_runjob_at_a_commit_refuses_a_job_not_from_git_with_a_message(cli, jobs):
+    outcome = cli("runjob", jobs["hello"], "--at", "abcdef1")
+    assert outcome.exit_code != 0 and "git repository" in outcome.output

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from repos.checkouts import remove_tree
 from service.models import GitRepository, Job, Status
+from service.runs.requests import enqueue_job
 from service.sources.cleanup import clean_host
 from service.sources.repositories import add_repository, get_repository, remove_repository
-from service.sources.sync import sync_repository
+from service.sources.sync import request_sync, sync_repository
 from tests.helpers.git import commit, git, head, orphan_commit, push, write_files
 from tests.helpers.hosts import HangingListener, enable, enqueue, host, run_on, wait_for
 from tests.helpers.job_sources import SELF_REGISTERING, job_module
@@ -66,6 +67,33 @@ def test_two_hosts_run_two_commits_side_by_side_each_at_its_pin(runtime, reposit
 
     assert (at_old.result, at_old.commit) == ("Hello x", old)
     assert (at_new.result, at_new.commit) == ("NEW x", new)
+
+
+def test_a_run_at_a_chosen_older_commit_runs_that_commits_code_on_a_fresh_host(
+    runtime, repository, remote, tmp_path
+):
+    work, _ = remote
+    queued_sync(runtime, repository)
+    enable(runtime, HELLO)
+    old = head(work)
+    write_files(work, {"jobs/hello.py": job_module("Hello").replace("'Hello ' + who", "'NEW ' + who")})
+    commit(work)
+    push(work, "main")
+    queued_sync(runtime, repository)
+    with runtime.db.session() as session:
+        job = session.scalar(select(Job).where(Job.class_path == HELLO))
+        chosen = enqueue_job(session, job, {"who": "x"}, known_queues=("default",), source_commit=old[:10]).id
+
+    result = run_on(host(runtime, tmp_path / "fresh"), chosen)
+
+    assert (result.status, result.commit, result.result) == (Status.SUCCESS, old, "Hello x")
+
+
+def queued_sync(runtime, repository):
+    """Sync through the SyncRepository runner, as a worker does, so its result records the head."""
+    with runtime.db.session() as session:
+        sync_id = request_sync(session, repository).id
+    assert run_on(runtime, sync_id).status == Status.SUCCESS
 
 
 def test_a_pinned_commit_force_pushed_away_fails_the_run_at_once_saying_so(
