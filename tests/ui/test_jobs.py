@@ -280,3 +280,23 @@ def test_build_fields_leaves_out_the_dry_run_variable(runtime):
         field_order=[],
     )
     assert [field.name for field in build_fields(job)] == ["who"]
+
+
+def test_run_again_at_this_commit_goes_from_a_result_to_a_run_pinned_to_its_commit(runtime, alice):
+    from service.models import GitRepository
+
+    with runtime.db.session() as session:
+        repository = GitRepository(name="Demo", slug="demo", remote_url="/srv/demo.git")
+        job = make_job(session, source="git", repository=repository, commit="b" * 40)
+        old_run = make_result(session, job, commit="a" * 40, status=Status.SUCCESS)
+    result_page = alice.get(f"/job-results/{old_run.id}/").get_data(as_text=True)
+    link = re.search(r'id="run-at-commit" href="([^"]+)"', result_page).group(1).replace("&amp;", "&")
+    form = alice.get(link).get_data(as_text=True)
+    assert 'name="_source_commit" value="' + "a" * 40 in form
+
+    response = post(alice, f"/jobs/{job.id}/run", {"_source_commit": "a" * 40})
+
+    assert response.status_code == 303
+    with runtime.db.session() as session:
+        newest = session.scalars(select(JobResult).order_by(JobResult.created.desc())).first()
+        assert newest.id != old_run.id and newest.commit == "a" * 40

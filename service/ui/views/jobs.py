@@ -47,7 +47,10 @@ def _render_job(job, values, errors=None, status=200):
 @bp.get("/jobs/<uuid:job_id>/")
 def job_detail(job_id: uuid.UUID):
     job = get_job(db(), job_id)
-    return _render_job(job, runform.initial_values(job, known_queues()))
+    values = runform.initial_values(job, known_queues())
+    if request.args.get("at"):  # "run again at this commit" on a result
+        values["_source_commit"] = request.args["at"]
+    return _render_job(job, values)
 
 
 def _needs_approval(job, dryrun: bool) -> bool:
@@ -57,16 +60,20 @@ def _needs_approval(job, dryrun: bool) -> bool:
 def _start(session, job, data, files, controls: runform.RunControls):
     """Run now, wait for approval, or schedule, as the form asks; returns the JobResult or ScheduledJob."""
     user = current_user()
+    source_commit = request.form.get("_source_commit") or None
+    if source_commit and (controls.scheduled or _needs_approval(job, controls.dryrun)):
+        raise ValidationError({"source_commit": ["A run at a chosen commit cannot wait for a schedule or an "
+                                                 "approval: run it now or as a dry run."]})
     if files and (controls.scheduled or _needs_approval(job, controls.dryrun)):
         raise ValidationError({"job": ["Uploaded files cannot wait for a schedule or an approval: "
                                        "run this job now, as a dry run, or without files."]})
     if files:
         return enqueue_job(session, job, data, known_queues=known_queues(), user=user, queue=controls.queue,
-                           dryrun=controls.dryrun, files=files,
+                           dryrun=controls.dryrun, files=files, source_commit=source_commit,
                            upload_max_bytes=runtime().settings.upload_max_bytes)
     if not controls.scheduled:
         return request_run(session, job, data, user=user, queue=controls.queue, dryrun=controls.dryrun,
-                           known_queues=known_queues())
+                           known_queues=known_queues(), source_commit=source_commit)
     every = None
     if controls.when == "custom":
         try:
