@@ -100,7 +100,8 @@ def discover_in_this_process(namespace: str, checkout: Path, tracer: ImportTrace
         clear_registry()
         errors.extend(import_submodules_individually(namespace, checkout))
     errors.extend(discover_unregistered_modules(namespace, checkout))
-    jobs, spec_errors = _registered_jobs(namespace, checkout)
+    failed = {error.module_name for error in errors} - {package}
+    jobs, spec_errors = _registered_jobs(namespace, checkout, failed)
     refused = [ModuleError(module_name, reason) for module_name, reason in registration_refusals()]
     return DiscoveryReport(namespace=namespace, jobs=jobs, module_errors=errors + refused + spec_errors)
 
@@ -125,10 +126,16 @@ def _package_problem(checkout: Path) -> str | None:
     return None
 
 
-def _registered_jobs(namespace: str, checkout: Path) -> tuple[list[DiscoveredJob], list[ModuleError]]:
+def _registered_jobs(
+    namespace: str, checkout: Path, failed: set[str] = frozenset()
+) -> tuple[list[DiscoveredJob], list[ModuleError]]:
+    """Return the registered jobs, leaving out those of ``failed`` modules: a module that registers a
+    job and then raises is broken, so its jobs keep their last good commit (the sync reports it)."""
     jobs, errors = [], []
     for job_class in registered_jobs():
         module_name = job_class.__module__
+        if any(module_name == name or module_name.startswith(name + ".") for name in failed):
+            continue
         if not module_name.startswith(f"{namespace}."):
             errors.append(
                 ModuleError(

@@ -137,6 +137,24 @@ def test_a_syntax_error_in_one_module_keeps_its_jobs_on_their_last_good_commit(r
     assert (row.current_head, row.sync_status) == (head(work), "partial")
 
 
+def test_a_module_that_registers_its_job_and_then_raises_keeps_it_on_the_last_good_commit(
+    runtime, repository, remote
+):
+    work, _ = remote
+    sync_repository(runtime, repository.id)
+    good = head(work)
+    write_files(
+        work, {"jobs/world.py": job_module("World", name="Broken World") + "raise RuntimeError('late')\n"}
+    )
+    commit(work)
+    push(work, "main")
+    with pytest.raises(SyncFailed, match="Partial sync"):
+        sync_repository(runtime, repository.id)
+    jobs = jobs_by_path(runtime)
+    assert (jobs[WORLD].commit, jobs[WORLD].name, jobs[WORLD].installed) == (good, "World", True)
+    assert "late" in jobs[WORLD].import_error and jobs[HELLO].commit == head(work)
+
+
 def test_a_broken_jobs_package_changes_nothing_and_keeps_the_last_good_head(runtime, repository, remote):
     work, _ = remote
     sync_repository(runtime, repository.id)
