@@ -8,11 +8,15 @@ JobsyncError                          (service.jobs.errors)
       ├── GitCommandFailed            any other git failure (stderr sanitised)
       ├── CredentialsUnavailable      the named credential is unknown or its secret unreadable
       ├── CredentialNotPinned         the remote's host is not one the credential is pinned to
-      └── DiscoveryError              the repository's jobs package could not be inspected or loaded
+      ├── DiscoveryError              the repository's jobs package could not be inspected or loaded
            ├── DiscoveryTimedOut      the discovery child was killed at its timeout
            ├── DiscoveryCrashed       the discovery child died without answering
            ├── PackageImportFailed    repository code failed to import (worker side)
            └── JobClassNotFound       the module imported but has no such class
+      └── DependencyError             the declared dependencies could not be made into an environment
+           ├── DeclarationInvalid     requirements.txt / requirements.lock / pyproject.toml unreadable
+           ├── ResolutionFailed       uv could not resolve the set (message names the package)
+           └── InstallFailed          uv resolved but could not install the set
 
 Messages never contain secrets: git's stderr is sanitised before it reaches them.
 """
@@ -21,15 +25,19 @@ from service.jobs.errors import JobsyncError
 
 __all__ = [
     "CredentialsUnavailable",
+    "DeclarationInvalid",
+    "DependencyError",
     "DiscoveryCrashed",
     "DiscoveryError",
     "DiscoveryTimedOut",
     "GitCommandFailed",
+    "InstallFailed",
     "JobClassNotFound",
     "PackageImportFailed",
     "RefNotFound",
     "RemoteUnreachable",
     "RepositoryError",
+    "ResolutionFailed",
 ]
 
 
@@ -107,3 +115,31 @@ class JobClassNotFound(DiscoveryError):
     """The job's module imported but does not define the class asked for."""
 
     code = "job_class_not_found"
+
+
+class DependencyError(RepositoryError):
+    """Base of errors about a repository's declared dependencies."""
+
+    code = "dependency_error"
+
+    def __init__(self, message: str, *, package: str | None = None):
+        super().__init__(message)
+        self.package = package
+
+
+class DeclarationInvalid(DependencyError):
+    """requirements.txt, requirements.lock or pyproject.toml could not be read or parsed."""
+
+    code = "declaration_invalid"
+
+
+class ResolutionFailed(DependencyError):
+    """uv could not resolve the declared set (no such package or version, conflicts)."""
+
+    code = "resolution_failed"
+
+
+class InstallFailed(DependencyError):
+    """uv resolved the set but could not install it into its environment."""
+
+    code = "install_failed"

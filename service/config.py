@@ -88,6 +88,10 @@ class SettingsSchema(Schema):
     run_fetch_timeout_seconds = fields.Float(required=True, validate=validate.Range(min=0.5))
     sync_lock_seconds = fields.Float(required=True, validate=validate.Range(min=1))
     host_cleanup_seconds = fields.Float(required=True, validate=validate.Range(min=1))
+    package_index_url = fields.String(allow_none=True, required=True)
+    find_links = fields.List(fields.String(validate=validate.Length(min=1)), required=True)
+    environment_build_timeout_seconds = fields.Float(required=True, validate=validate.Range(min=1))
+    keep_environments = fields.Integer(required=True, validate=validate.Range(min=0))
     jobs_root = fields.String(allow_none=True, required=True)
     webhook_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1024))
     webhook_coalesce_seconds = fields.Float(required=True, validate=validate.Range(min=0, max=3600))
@@ -153,6 +157,10 @@ class Settings:
     run_fetch_timeout_seconds: float  # a run fetching a commit its host lacks gives up after this
     sync_lock_seconds: float  # a sync's lease on its repository; a crashed sync frees it after this
     host_cleanup_seconds: float  # each worker prunes its own checkouts this often
+    package_index_url: str | None  # where repositories' declared dependencies come from (None: PyPI)
+    find_links: tuple[str, ...]  # local folders (or URLs) of wheels searched besides the index
+    environment_build_timeout_seconds: float
+    keep_environments: int  # unused dependency environments kept besides those in use
     jobs_root: str | None
     webhook_max_bytes: int
     webhook_coalesce_seconds: float  # pushes start a repository's syncs at most once per this long
@@ -246,6 +254,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     data["credentials"] = {
         name: {"secret": value["secret"], "hosts": [host.strip("[]").lower() for host in value["hosts"]]}
         for name, value in data["credentials"].items()}
+    data["find_links"] = tuple(data["find_links"])
     data["sanitiser_patterns"] = tuple(tuple(pair) for pair in data["sanitiser_patterns"])
     return Settings(**data)
 

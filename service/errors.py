@@ -4,7 +4,7 @@ JobsyncError                                  (service.jobs.errors)
  ├── ValidationError(fields)                  400  bad input, field -> [messages]
  ├── RegistrationError                        a job class refused at registration
  ├── SoftTimeLimitExceeded                    inside a job at its soft limit
- ├── RepositoryError                          (repos.errors) git, checkout, discovery
+ ├── RepositoryError                          (repos.errors) git, checkout, discovery, dependencies
  ├── WebhookError                             (webhooks.errors) signatures, payloads
  └── ServiceError
       ├── ConfigError                         bad configuration: start-up stops, exit 2

@@ -34,10 +34,16 @@ def test_category_bases_end_in_error_and_leaves_do_not():
         for cls in REPOSITORY_CLASSES
         if any(other is not cls and issubclass(other, cls) for other in REPOSITORY_CLASSES)
     }
-    assert {cls.__name__ for cls in categories} == {"RepositoryError", "DiscoveryError"}
+    assert {cls.__name__ for cls in categories} == {"RepositoryError", "DiscoveryError", "DependencyError"}
     assert all(not cls.__name__.endswith("Error") for cls in set(REPOSITORY_CLASSES) - categories)
 
 
 def test_each_error_has_its_own_code():
     codes = [cls.code for cls in REPOSITORY_CLASSES]
     assert len(set(codes)) == len(codes)
+
+
+def test_dependency_failures_share_the_dependency_category_and_name_the_package():
+    for leaf in (errors.DeclarationInvalid, errors.ResolutionFailed, errors.InstallFailed):
+        assert issubclass(leaf, errors.DependencyError)
+    assert errors.ResolutionFailed("no such package", package="netmiko").package == "netmiko"
