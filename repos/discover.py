@@ -34,8 +34,17 @@ _GRACE_AFTER_KILL = 5.0
 _STDERR_TAIL_LINES = 8
 
 
-def discover(slug: str, checkout: str | Path, *, timeout: float = DEFAULT_TIMEOUT) -> DiscoveryReport:
+def discover(
+    slug: str,
+    checkout: str | Path,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    environment: str | Path | None = None,
+) -> DiscoveryReport:
     """Import ``checkout``'s jobs package as ``<slug>.jobs`` in a child process and report the jobs found.
+
+    ``environment`` is the folder of the commit's declared dependencies (``repos.environments``):
+    the child imports from it ahead of the service's own packages.
 
     Raises DiscoveryTimedOut (naming the module being imported when known) or DiscoveryCrashed.
     """
@@ -43,6 +52,8 @@ def discover(slug: str, checkout: str | Path, *, timeout: float = DEFAULT_TIMEOU
         raise ValidationError({"slug": [f"{slug!r} is not a valid repository slug."]})
     checkout = Path(checkout).resolve()
     command = [sys.executable, "-I", "-B", "-m", "repos.discover_child", slug, str(checkout)]
+    if environment is not None:
+        command.append(str(environment))
     process = subprocess.Popen(
         command,
         cwd=checkout,

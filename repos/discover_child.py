@@ -1,4 +1,6 @@
-"""Discovery's child process: ``python -m repos.discover_child SLUG CHECKOUT``.
+"""Discovery's child process: ``python -m repos.discover_child SLUG CHECKOUT [ENVIRONMENT]``.
+
+ENVIRONMENT, when given, is the commit's dependency folder: it goes first on ``sys.path``.
 
 Imports the checkout's ``jobs`` package, prints one JSON DiscoveryReport on the original stdout and
 exits with ``os._exit(0)`` (so threads or atexit handlers left by repository code cannot hold it up).
@@ -15,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 
+from repos.environments import activate
 from repos.legacy_discovery import discover_unregistered_modules
 from repos.loader import (
     JOBS_PACKAGE,
@@ -153,8 +156,10 @@ def _registered_jobs(
 
 
 def main(argv: list[str]) -> None:
-    """Discover ``argv = [slug, checkout]`` and write the JSON report to stdout, then exit at once."""
-    namespace, checkout = argv
+    """Discover ``argv = [slug, checkout, environment?]`` and write the JSON report, then exit at once."""
+    namespace, checkout, *environment = argv
+    if environment:
+        activate(environment[0])
     result_fd = reserve_stdout()
     faulthandler.enable(file=sys.stderr)
     tracer = ImportTracer(namespace)

@@ -188,10 +188,10 @@ def collect_garbage(data_dir: str | Path, keep: Iterable[str], *, keep_unused: i
     return removed
 
 
-def touch(data_dir: str | Path, key: str) -> None:
-    """Mark an environment as just used (housekeeping keeps the most recently used)."""
+def touch(path: str | Path) -> None:
+    """Mark an environment folder as just used (housekeeping keeps the most recently used)."""
     try:
-        os.utime(environment_path(data_dir, key))
+        os.utime(path)
     except OSError:
         pass
 

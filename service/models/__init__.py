@@ -1,6 +1,7 @@
 """SQLAlchemy models: one module per family of rows, re-exported here."""
 
 from service.models.base import Base, utcnow
+from service.models.environment import JobEnvironment
 from service.models.hooks import JobButton, JobHook, ObjectChangeEvent
 from service.models.idempotency import IdempotencyKey
 from service.models.job import OVERRIDABLE_FIELDS, Job
@@ -21,6 +22,7 @@ __all__ = [
     "IdempotencyKey",
     "Job",
     "JobButton",
+    "JobEnvironment",
     "JobHook",
     "JobLogEntry",
     "JobOutputFile",

@@ -59,6 +59,7 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     concurrency_policy: Mapped[str] = mapped_column(String(20), default="queue")
     variables: Mapped[list] = mapped_column(default=list)
     commit: Mapped[str | None] = mapped_column(String(64))
+    environment_key: Mapped[str | None] = mapped_column(String(64))  # its commit's declared dependencies
     import_error: Mapped[str | None] = mapped_column(Text)
 
     repository: Mapped[GitRepository | None] = relationship()

@@ -50,6 +50,7 @@ class JobResult(UUIDPrimaryKey, Base):
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     queue: Mapped[str] = mapped_column(String(100), default="default")
     commit: Mapped[str | None] = mapped_column(String(64))
+    environment_key: Mapped[str | None] = mapped_column(String(64))  # pinned with the commit
     dryrun: Mapped[bool] = mapped_column(default=False)
     object_type: Mapped[str | None] = mapped_column(String(100))
     object_id: Mapped[str | None] = mapped_column(String(100))

@@ -3,7 +3,9 @@
 Also forgets idempotency keys past their 24 hours (service.runs.idempotency).
 
 Deletes each old run with its log entries and output files (stored in the database), and fired
-schedule slots older than the same horizon. Waiting and running work is never touched.
+schedule slots older than the same horizon. Waiting and running work is never touched. It also
+removes dependency environments no installed job and no waiting or running run uses, beyond the
+``keep_environments`` most recently used.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
+from repos import environments
 from service.jobs import JobIntervals, JobRunner, system_job
-from service.models import JobLogEntry, JobOutputFile, JobResult, ScheduledSlot, Status, utcnow
+from service.models import Job, JobLogEntry, JobOutputFile, JobResult, ScheduledSlot, Status, utcnow
 from service.runs.idempotency import forget_expired_keys
 
 #: Runs deleted per transaction, so a large purge never holds one long lock.
@@ -87,6 +90,28 @@ def sweep_transient_input(db, store) -> int:
     return len(orphans)
 
 
+def environment_keys_in_use(session) -> set[str]:
+    """Keys of installed jobs' commits and of runs waiting or running."""
+    used = set(
+        session.scalars(select(Job.environment_key).where(Job.installed, Job.environment_key.is_not(None)))
+    )
+    used |= set(
+        session.scalars(
+            select(JobResult.environment_key).where(
+                JobResult.status.in_((Status.PENDING, Status.STARTED)), JobResult.environment_key.is_not(None)
+            )
+        )
+    )
+    return used
+
+
+def sweep_environments(db, settings) -> list[str]:
+    """Remove environment folders nothing uses, beyond the ``keep_environments`` most recently used."""
+    with db.session() as session:
+        keep = environment_keys_in_use(session)
+    return environments.collect_garbage(settings.data_dir, keep, keep_unused=settings.keep_environments)
+
+
 def _uuid(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
@@ -109,9 +134,11 @@ class Housekeeping(JobRunner):
         counts["transient_inputs"] = sweep_transient_input(self.runtime.db, self.runtime.outbox.transient)
         with self.runtime.db.session() as session:
             counts["idempotency_keys"] = forget_expired_keys(session)
+        counts["environments"] = len(sweep_environments(self.runtime.db, settings))
         self.logger.info(
-            "deleted %(results)d results, %(logs)d log entries, %(files)d files, %(slots)d schedule slots"
-            " and %(transient_inputs)d orphaned inputs",
+            "deleted %(results)d results, %(logs)d log entries, %(files)d files, %(slots)d schedule slots,"
+            " %(transient_inputs)d orphaned inputs, %(idempotency_keys)d idempotency keys"
+            " and %(environments)d unused environments",
             counts,
         )
         return counts

@@ -132,6 +132,7 @@ def prepare_run(
         user_id=user.id if user is not None else None,
         queue=queue,
         commit=commit,
+        environment_key=job.environment_key if commit == job.commit else None,
         dryrun=dryrun,
         object_type=object_type,
         object_id=object_id,

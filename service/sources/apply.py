@@ -75,9 +75,13 @@ def apply_discovery(
     namespace: str,
     version: str,
     repository: GitRepository | None = None,
+    environment_key: str | None = None,
     dryrun: bool = False,
 ) -> SyncPlan:
-    """Plan the changes for one source's jobs and, unless ``dryrun``, apply them to ``session``."""
+    """Plan the changes for one source's jobs and, unless ``dryrun``, apply them to ``session``.
+
+    Jobs seen at ``version`` run with its dependency environment ``environment_key`` (None: none).
+    """
     query = select(Job).where(Job.source == source)
     if repository is not None:
         query = query.where(Job.repository_id == repository.id)
@@ -107,7 +111,7 @@ def apply_discovery(
         jobs[class_path].installed = True
     for class_path in plan.seen:
         job = jobs[class_path]
-        job.commit, job.import_error = version, None
+        job.commit, job.environment_key, job.import_error = version, environment_key, None
         for field, value in _extra_fields(specs[class_path]).items():
             setattr(job, field, value)
     errors = {error.module_name: error.error for error in report.module_errors}

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from repos.checkouts import materialise_version
 from repos.discover import discover
-from repos.errors import RepositoryError
+from repos.errors import DependencyError, RepositoryError
 from repos.reconcile import SyncPlan
 from service.errors import ServiceError, ValidationError
 from service.infra import leases
@@ -39,6 +39,7 @@ from service.runs.runners import (
 )
 from service.sources.apply import apply_discovery, describe_plan
 from service.sources.cleanup import prune_repository
+from service.sources.environments import prepare_for_checkout
 from service.sources.repositories import open_backend
 
 SYNC_STATUS_COMPLETED = "completed"
@@ -185,8 +186,25 @@ def _sync(current, repository_id: uuid.UUID, *, dryrun: bool, logger: logging.Lo
         return {**summary, "changed": False}
     try:
         checkout = materialise_version(settings.data_dir, slug, head, partial(backend.materialise, head))
-        report = discover(slug, checkout, timeout=settings.discovery_timeout_seconds)
-    except RepositoryError as exc:  # checkout failed, discovery timed out or crashed
+        environment = prepare_for_checkout(current, checkout)
+    except DependencyError as exc:  # the last good commit stays installed, its environment intact
+        message = f"Dependencies of {head[:12]} could not be installed: {exc}"
+        logger.error(message)
+        if not dryrun:
+            _record_failure(db, repository_id, message)
+        raise SyncFailed(message) from None
+    except RepositoryError as exc:
+        if not dryrun:
+            _record_failure(db, repository_id, str(exc))
+        raise SyncFailed(f"Checkout of {head[:12]} failed: {exc}") from None
+    environment_key = environment.key if environment is not None else None
+    if environment is not None:
+        logger.info("Dependencies: environment %s (%s)", environment.key,
+                    ", ".join(f"{name} {version}" for name, version in environment.packages.items()))
+    try:
+        report = discover(slug, checkout, timeout=settings.discovery_timeout_seconds,
+                          environment=environment.path if environment is not None else None)
+    except RepositoryError as exc:  # discovery timed out or crashed
         if not dryrun:
             _record_failure(db, repository_id, str(exc))
         raise SyncFailed(f"Discovery failed at {head[:12]}: {exc}") from None
@@ -202,7 +220,7 @@ def _sync(current, repository_id: uuid.UUID, *, dryrun: bool, logger: logging.Lo
             error.module_name,
             error.error,
         )
-    plan = _apply(db, backend, repository_id, slug, head, old_head, report, dryrun=dryrun)
+    plan = _apply(db, backend, repository_id, slug, head, old_head, report, environment_key, dryrun=dryrun)
     if plan is None:
         logger.warning(
             "A newer commit was installed while this sync ran: %s is older, not applied", head[:12]
@@ -210,6 +228,7 @@ def _sync(current, repository_id: uuid.UUID, *, dryrun: bool, logger: logging.Lo
         return {**summary, "changed": False, "superseded": True}
     summary.update(
         changed=True,
+        environment=environment_key,
         **describe_plan(plan),
         module_errors=[{"module": error.module_name, "error": error.error} for error in report.module_errors],
     )
@@ -251,6 +270,7 @@ def _apply(
     head: str,
     old_head: str | None,
     report,
+    environment_key: str | None,
     *,
     dryrun: bool,
 ) -> SyncPlan | None:
@@ -282,6 +302,7 @@ def _apply(
                 namespace=slug,
                 version=head,
                 repository=repository,
+                environment_key=environment_key,
                 dryrun=dryrun,
             )
             if dryrun:

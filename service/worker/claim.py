@@ -55,8 +55,10 @@ _CLAIM_KEYED = (
 )
 
 # What running a claimed result needs, as plain columns: no ORM objects on the hot path.
-_RUN_COLUMNS = ("id", "runner", "interval", "commit", "dryrun", "input_data", "user_id", "job_id",
-                "concurrency_key")
+_RUN_COLUMNS = (
+    "id", "runner", "interval", "commit", "environment_key", "dryrun", "input_data", "user_id", "job_id",
+    "concurrency_key",
+)
 _DETAILS = (
     User.username,
     Job.source,

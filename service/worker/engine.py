@@ -123,7 +123,7 @@ def _take_transient_input(current, run) -> dict:
 
 
 def _run_isolated(settings, request: RunRequest, recorder: RunRecorder, time_limit) -> ChildOutcome:
-    if settings.isolation == "thread":
+    if settings.isolation == "thread" and request.environment is None:  # never repository packages here
         return run_in_thread(request, recorder)
     process = _pool.acquire(request)
     outcome = process.run(

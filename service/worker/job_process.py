@@ -53,11 +53,14 @@ class RunRequest:
     sanitiser_patterns: tuple = ()
     max_file_bytes: int = 10 * 1024 * 1024
     sensitive: bool = False  # it carries sensitive input: its child is never reused
+    environment: str | None = None  # the commit's dependency folder, imported ahead of ours
+
 
     @property
     def reuse_key(self) -> tuple:
         """Runs with equal keys may share a child: same job class, commit and user."""
-        return (self.namespace, self.module_name, self.class_name, self.commit, (self.user or {}).get("id"))
+        user = (self.user or {}).get("id")
+        return (self.namespace, self.module_name, self.class_name, self.commit, self.environment, user)
 
 
 @dataclasses.dataclass
@@ -96,6 +99,11 @@ class _PipeSink:
 
 def load_class(request: RunRequest, loaded_commits: dict[str, str]):
     """Import the requested job class; ``loaded_commits`` remembers which commit each namespace holds."""
+    if request.environment is not None and loaded_commits.get("") != request.environment:
+        from repos.environments import activate
+
+        activate(request.environment)  # once per child: a child serves one commit's runs only
+        loaded_commits[""] = request.environment
     if request.namespace is None:
         return getattr(importlib.import_module(request.module_name), request.class_name)
     from repos import loader

@@ -1,4 +1,4 @@
-"""What a job's child needs to run it: the pinned checkout, the module and class, input and limits."""
+"""What a job's child needs to run it: the pinned checkout and environment, the class, input and limits."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from sqlalchemy import Row
 
 from service.extensions import EXTENSIONS_SOURCE, extension_module
 from service.infra.transient_input import unpack_files
+from service.sources.environments import path_for_checkout, path_for_run
 from service.sources.local import LOCAL_NAMESPACE
 from service.sources.materialise import ensure_run_checkout
 from service.worker.job_process import RunRequest
@@ -15,13 +16,17 @@ def build_request(db, settings, run: Row, transient: dict) -> RunRequest:
     """Return the child's request for a claimed run; raises RuntimeError saying why it cannot run."""
     if run.source is None:
         raise RuntimeError("its job record was deleted")
-    namespace = checkout = None
+    namespace = checkout = environment = None
     module_name = run.module_name
     if run.source == "git":
         if run.repository_slug is None or not run.commit:
             raise RuntimeError("its repository was removed")
         checkout = str(ensure_run_checkout(db, settings, run.repository_id, run.repository_slug, run.commit))
         namespace = run.repository_slug
+        if run.environment_key:  # built here first if this machine lacks it
+            environment = path_for_run(db, settings, run.environment_key)
+        else:  # a run pinned by choice to another commit: that commit's own declaration, if any
+            environment = path_for_checkout(db, settings, checkout)
     elif run.source == "local":
         if not settings.jobs_root:
             raise RuntimeError("jobs_root is not configured on this worker")
@@ -44,4 +49,5 @@ def build_request(db, settings, run: Row, transient: dict) -> RunRequest:
         sanitiser_patterns=settings.sanitiser_patterns,
         max_file_bytes=settings.output_file_max_bytes,
         sensitive=bool(run.has_sensitive_variables),
+        environment=environment,
     )

@@ -7,7 +7,6 @@ import hashlib
 import zipfile
 from pathlib import Path
 
-
 WHEEL_FILE = b"Wheel-Version: 1.0\nGenerator: jobsync-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
 
 
