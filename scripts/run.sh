@@ -7,6 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PORT="${PORT:-8080}"
 HOST="${HOST:-127.0.0.1}"
 export JOBSYNC_DATA_DIR="${JOBSYNC_DATA_DIR:-$PWD/data}"
+# The sample repository's declared package comes from a local wheel folder (scripts/sample-repo.sh).
+export JOBSYNC_FIND_LINKS="${JOBSYNC_FIND_LINKS:-[$JOBSYNC_DATA_DIR/wheels]}"
 
 echo "==> python environment (.venv)"
 [ -x .venv/bin/python ] || python3 -m venv .venv

@@ -60,6 +60,8 @@ class _JobFields(ModelSchema):
                                     metadata={"type": "boolean"})
     commit = fields.String(dump_only=True, allow_none=True,
                            metadata={"description": "The commit the job was last seen at."})
+    environment_key = fields.String(dump_only=True, allow_none=True, metadata={
+        "description": "The dependency environment of that commit (null: none declared)."})
     import_error = fields.String(dump_only=True, allow_none=True)
     created = fields.DateTime(dump_only=True)
     last_updated = fields.DateTime(dump_only=True)

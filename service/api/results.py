@@ -60,6 +60,13 @@ class OutputFiles(fields.List):
         return self._serialize(prefetched.get(obj.id, []), attr, obj, **kwargs)
 
 
+class EnvironmentSchema(ma.Schema):
+    """The dependency environment a run imported from: its key and installed package versions."""
+
+    key = fields.String(dump_only=True)
+    packages = fields.Dict(keys=fields.String(), values=fields.String(), dump_only=True)
+
+
 class JobResultSchema(ModelSchema):
     object_type = object_type("JobResult")
     display = Computed(result_display)
@@ -80,6 +87,8 @@ class JobResultSchema(ModelSchema):
     worker = fields.String(attribute="worker_id", dump_only=True, allow_none=True)
     queue = fields.String(dump_only=True)
     commit = fields.String(dump_only=True, allow_none=True)
+    environment = fields.Nested(EnvironmentSchema, dump_only=True, allow_none=True, metadata={
+        "description": "The commit's declared dependencies (null: none declared)."})
     dryrun = fields.Boolean(dump_only=True)
     related_object_type = fields.String(attribute="object_type", dump_only=True, allow_none=True)
     related_object_id = fields.String(attribute="object_id", dump_only=True, allow_none=True)

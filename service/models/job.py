@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.jobs.options import OVERRIDABLE_FIELDS  # noqa: F401 (re-exported)
 from service.models.base import Base, Timestamps, UUIDPrimaryKey
+from service.models.environment import JobEnvironment
 from service.models.repository import GitRepository
 
 SOURCES = ("git", "local", "system", "extensions")
@@ -63,6 +64,9 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     import_error: Mapped[str | None] = mapped_column(Text)
 
     repository: Mapped[GitRepository | None] = relationship()
+    environment: Mapped[JobEnvironment | None] = relationship(
+        primaryjoin="foreign(Job.environment_key) == JobEnvironment.key", viewonly=True
+    )
 
     @property
     def summary(self) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.models.base import Base, UUIDPrimaryKey, utcnow
+from service.models.environment import JobEnvironment
 from service.models.job import Job
 from service.models.user import User
 
@@ -79,6 +80,9 @@ class JobResult(UUIDPrimaryKey, Base):
 
     job: Mapped[Job | None] = relationship()
     user: Mapped[User | None] = relationship()
+    environment: Mapped[JobEnvironment | None] = relationship(
+        primaryjoin="foreign(JobResult.environment_key) == JobEnvironment.key", viewonly=True
+    )
 
     @property
     def is_final(self) -> bool:

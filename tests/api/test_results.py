@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from service.models import JobOutputFile, JobResult, Status, User
+from service.models import JobEnvironment, JobOutputFile, JobResult, Status, User
 from tests.helpers.api import add_log
 from tests.helpers.factories import make_job, make_result
 
@@ -146,3 +146,18 @@ def test_next_follows_the_rows_even_when_the_count_is_an_estimate(client, reader
     monkeypatch.setattr(pages, "_planner_estimate", lambda session, statement: 1)
     first = client.get("/api/extras/job-results/?limit=2", headers=reader.headers).get_json()
     assert first["next"] and len(first["results"]) == 2 and first["count"] >= 3
+
+
+def test_a_result_shows_the_dependency_environment_it_ran_with(client, reader, runtime):
+    with runtime.db.session() as session:
+        session.add(JobEnvironment(key="ab" * 16, requirements="greeting==1.0\n",
+                                   packages={"greeting": "1.0"}, platform="cpython-3.11-linux-x86_64"))
+        job = make_job(session, "Hello", environment_key="ab" * 16)
+        pinned = make_result(session, job, status=Status.SUCCESS, environment_key="ab" * 16)
+        plain = make_result(session, job, status=Status.SUCCESS)
+    shown = client.get(f"/api/extras/job-results/{pinned.id}/", headers=reader.headers).get_json()
+    assert shown["environment"] == {"key": "ab" * 16, "packages": {"greeting": "1.0"}}
+    assert client.get(f"/api/extras/job-results/{plain.id}/", headers=reader.headers).get_json()[
+        "environment"] is None
+    job_shown = client.get(f"/api/extras/jobs/{job.id}/", headers=reader.headers).get_json()
+    assert job_shown["environment_key"] == "ab" * 16

@@ -24,6 +24,7 @@ from tests.helpers.factories import make_job
 from tests.helpers.git import commit, git
 from tests.helpers.servers import free_port
 from tests.helpers.ui import PASSWORD, schema
+from tests.helpers.wheels import make_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "examples" / "jobs-repo"
@@ -41,6 +42,15 @@ CHROMIUM_ARGS = [
 ]
 #: Generous: a run spawns a child process, and CI machines are slow and busy.
 SLOW = 30_000
+
+
+@pytest.fixture
+def settings(settings, tmp_path):
+    """The samples declare jobsync-sample-greeting: offer its wheel locally, as make run does."""
+    source = (ROOT / "examples" / "sample-package" / "sample_greeting.py").read_text()
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "jobsync-sample-greeting", "1.0", modules={"sample_greeting.py": source})
+    return settings.replace(find_links=(str(wheels),))
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,15 @@
 
 import re
 
-from service.models import GitRepository, JobLogEntry, JobOutputFile, JobResult, Status, utcnow
+from service.models import (
+    GitRepository,
+    JobEnvironment,
+    JobLogEntry,
+    JobOutputFile,
+    JobResult,
+    Status,
+    utcnow,
+)
 from tests.helpers.factories import make_job, make_result
 from tests.helpers.ui import add_log, post
 
@@ -237,3 +245,15 @@ def test_a_run_waiting_for_its_concurrency_key_says_so_on_its_page_its_feed_and_
     assert alice.get(f"/job-results/{result.id}/live?after=0").get_json()["waiting_for"] == (
         f"device:r1 held by {holder}")
     assert "waiting for device:r1" in alice.get("/job-results/").get_data(as_text=True)
+
+
+def test_a_result_page_and_its_job_page_show_the_installed_dependency_versions(runtime, alice):
+    key = "cd" * 16
+    with runtime.db.session() as session:
+        session.add(JobEnvironment(key=key, requirements="greeting==2.0\nnetbits==0.3\n",
+                                   packages={"greeting": "2.0", "netbits": "0.3"}, platform="cpython-3.11"))
+        job = make_job(session, "Hello", environment_key=key)
+        result = make_result(session, job, status=Status.SUCCESS, environment_key=key)
+    page = alice.get(f"/job-results/{result.id}/").get_data(as_text=True)
+    assert f">{key[:12]}<" in page and "greeting 2.0" in page and "netbits 0.3" in page
+    assert "greeting 2.0" in alice.get(f"/jobs/{job.id}/").get_data(as_text=True)

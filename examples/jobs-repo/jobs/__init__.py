@@ -1,3 +1,3 @@
 """Sample jobs for jobsync: one module per idea, each registering its own jobs."""
 
-from . import buttons, hello, hooks, maintenance, reports, showcase  # noqa: F401
+from . import buttons, greetings, hello, hooks, maintenance, reports, showcase  # noqa: F401
