@@ -1,7 +1,9 @@
 """Content-addressed environments built with uv from local wheels (never the network)."""
 
 import json
+import os
 import subprocess
+import sys
 import threading
 
 import pytest
@@ -119,8 +121,6 @@ def test_concurrent_builds_of_one_environment_build_once_and_all_reuse_it(tmp_pa
 
 
 def test_activate_puts_an_environment_ahead_of_everything_on_sys_path(tmp_path, source, monkeypatch):
-    import sys
-
     environment = prepare(tmp_path, declared("greeting"), source)
     monkeypatch.setattr(sys, "path", ["/service/site-packages"])
     environments.activate(environment.path)
@@ -134,8 +134,6 @@ def test_garbage_collection_keeps_what_is_used_and_the_most_recent_unused(tmp_pa
     )
     environments.touch(old.path)  # then recent is touched after it: most recently used
     environments.touch(recent.path)
-    import os
-
     os.utime(old.path, (1, 1))
     removed = environments.collect_garbage(tmp_path, {used.key}, keep_unused=1)
     assert removed == [old.key]
@@ -147,3 +145,20 @@ def test_an_index_url_with_credentials_never_shows_them_in_the_error(tmp_path):
     with pytest.raises(ResolutionFailed) as failure:
         prepare(tmp_path, declared("greeting"), source)
     assert "s3cret" not in str(failure.value)
+
+
+def test_a_uv_lock_beside_pyproject_installs_the_locked_versions(tmp_path, wheelhouse, source):
+    from uv import find_uv_bin
+
+    from repos.declarations import read_declaration
+
+    project = tmp_path / "checkout"
+    project.mkdir()
+    pyproject = '[project]\nname = "jobs"\nversion = "0.1"\nrequires-python = ">=3.11"\ndependencies = [{}]\n'
+    (project / "pyproject.toml").write_text(pyproject.format('"greeting<2"'))
+    subprocess.run([find_uv_bin(), "lock", "--no-index", "--find-links", str(wheelhouse), "--project",
+                    str(project), "--python", sys.executable, "--quiet"],
+                   check=True, env={**os.environ, "UV_CACHE_DIR": str(tmp_path / "uv-cache")})
+    (project / "pyproject.toml").write_text(pyproject.format('"greeting"'))  # loosened: the lock still pins
+
+    assert prepare(tmp_path, read_declaration(project), source).packages == {"greeting": "1.0"}
