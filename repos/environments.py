@@ -74,11 +74,13 @@ class PackageSource:
 
     def arguments(self) -> list[str]:
         arguments = [item for link in self.find_links for item in ("--find-links", link)]
-        if self.index_url:
-            arguments += ["--index-url", self.index_url]
-        elif self.find_links:
+        if not self.index_url and self.find_links:
             arguments.append("--no-index")
         return arguments
+
+    def variables(self) -> dict[str, str]:
+        """The index URL goes to uv in its environment, never its command line (``ps`` shows that)."""
+        return {"UV_DEFAULT_INDEX": self.index_url} if self.index_url else {}
 
     @property
     def fingerprint(self) -> str:
@@ -281,6 +283,7 @@ def _uv(data_dir, arguments: list[str], source: PackageSource, failure: type, *,
         UV_NO_CONFIG="1",
         UV_PYTHON_DOWNLOADS="never",
         UV_NO_PROGRESS="1",
+        **source.variables(),
     )
     try:
         done = subprocess.run(command, env=environment, capture_output=True, text=True,

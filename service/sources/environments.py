@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+
 from repos import environments
 from repos.declarations import read_declaration
 from repos.environments import Environment, PackageSource
@@ -40,16 +42,19 @@ def prepare_for_checkout(current, checkout: str | Path) -> Environment | None:
 
 def record(db, environment: Environment) -> None:
     """Remember a key's pinned set and installed versions (once: a key's content never changes)."""
-    with db.session() as session:
-        if session.get(JobEnvironment, environment.key) is None:
-            session.add(
-                JobEnvironment(
-                    key=environment.key,
-                    requirements=environment.requirements,
-                    packages=environment.packages,
-                    platform=environments.platform_tag(),
+    try:
+        with db.session() as session:
+            if session.get(JobEnvironment, environment.key) is None:
+                session.add(
+                    JobEnvironment(
+                        key=environment.key,
+                        requirements=environment.requirements,
+                        packages=environment.packages,
+                        platform=environments.platform_tag(),
+                    )
                 )
-            )
+    except IntegrityError:  # another sync recorded the same key at the same moment: same content
+        pass
 
 
 def path_for_checkout(db, settings, checkout: str | Path) -> str | None:

@@ -97,13 +97,17 @@ class _PipeSink:
         _send_json(self.connection, ["file", name, base64.b64encode(content).decode()])
 
 
+_active_environment: str | None = None  # in a child: the dependency folder put on its sys.path
+
+
 def load_class(request: RunRequest, loaded_commits: dict[str, str]):
     """Import the requested job class; ``loaded_commits`` remembers which commit each namespace holds."""
-    if request.environment is not None and loaded_commits.get("") != request.environment:
+    global _active_environment
+    if request.environment is not None and request.environment != _active_environment:
         from repos.environments import activate
 
         activate(request.environment)  # once per child: a child serves one commit's runs only
-        loaded_commits[""] = request.environment
+        _active_environment = request.environment
     if request.namespace is None:
         return getattr(importlib.import_module(request.module_name), request.class_name)
     from repos import loader

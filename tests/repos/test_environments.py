@@ -144,6 +144,7 @@ def test_an_index_url_with_credentials_never_shows_them_in_the_error(tmp_path):
     source = PackageSource(index_url="http://user:s3cret@127.0.0.1:9/simple", timeout=30)
     with pytest.raises(ResolutionFailed) as failure:
         prepare(tmp_path, declared("greeting"), source)
+    assert "127.0.0.1:9/simple" in str(failure.value)  # the configured index was asked
     assert "s3cret" not in str(failure.value)
 
 
