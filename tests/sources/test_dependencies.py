@@ -1,6 +1,7 @@
 """A repository's declared dependencies: built at sync, imported by discovery and by every run."""
 
 import dataclasses
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -14,7 +15,7 @@ from service.sources.repositories import add_repository
 from service.sources.sync import SyncFailed, sync_repository
 from service.worker.engine import run_job_result
 from tests.helpers.git import commit, git, make_remote, push, write_files
-from tests.helpers.wheels import make_wheelhouse
+from tests.helpers.wheels import make_wheel, make_wheelhouse
 
 HELLO = "deps/jobs.hello/Hello"
 # Imported at module level: discovery itself needs the environment.
@@ -41,6 +42,7 @@ OPTIONAL_GREETER = GREETER.replace("import greeting\n", "try:\n    import greeti
 def settings(settings, tmp_path):
     """Offline: packages come only from a folder of wheels built by the test."""
     wheels = make_wheelhouse(tmp_path / "wheels", {"greeting": ("1.0", "2.0")})
+    make_wheel(wheels, "croniter", "0.0.1", modules={"croniter.py": "SHADOW = True\n"})  # jobsync has its own
     return settings.replace(find_links=(str(wheels),), keep_environments=0)
 
 
@@ -104,6 +106,19 @@ def test_a_job_that_imports_a_declared_package_is_discovered_and_runs(runtime, r
     assert result.result["module"].startswith(str(environment_path(runtime.settings.data_dir, key)))
     with runtime.db.session() as session:
         assert session.get(JobEnvironment, key).packages == {"greeting": "1.0"}
+    assert "greeting" not in sys.modules  # only the children imported it
+
+
+def test_a_declared_package_comes_ahead_of_the_services_own_copy(runtime, repository, remote):
+    work, _ = remote
+    change(work, {
+        "requirements.txt": "croniter==0.0.1\n",
+        "jobs/hello.py": GREETER.replace("import greeting", "import croniter").replace(
+            '{"version": greeting.VERSION, "module": greeting.__file__}',
+            '{"shadow": getattr(croniter, "SHADOW", False)}'),
+    })
+    sync_repository(runtime, repository.id)
+    assert run(runtime, enqueue_hello(runtime)).result == {"shadow": True}
 
 
 def test_two_commits_pinning_different_versions_run_side_by_side(runtime, repository, remote):
