@@ -208,3 +208,13 @@ def test_housekeeping_removes_environments_no_installed_job_or_waiting_run_uses(
     assert sweep_environments(runtime.db, runtime.settings) == [old]
     assert not environment_path(runtime.settings.data_dir, old).exists()
     assert (environment_path(runtime.settings.data_dir, new) / MARKER).is_file()
+
+
+def test_a_run_with_an_environment_gets_a_child_process_even_with_thread_isolation(runtime, repository):
+    sync_repository(runtime, repository.id)
+    threaded = dataclasses.replace(runtime, settings=runtime.settings.replace(isolation="thread"))
+
+    result = run(threaded, enqueue_hello(runtime))
+
+    assert (result.status, result.result["version"]) == (Status.SUCCESS, "1.0")
+    assert "greeting" not in sys.modules
