@@ -20,7 +20,7 @@ from pathlib import Path
 
 from repos.errors import DeclarationInvalid
 
-__all__ = ["PINNED_FILES", "Declaration", "read_declaration"]
+__all__ = ["Declaration", "PINNED_FILES", "read_declaration"]
 
 PINNED_FILES = ("requirements.lock",)
 REQUIREMENTS_FILE = "requirements.txt"

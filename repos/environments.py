@@ -33,8 +33,8 @@ from repos.declarations import Declaration
 from repos.errors import InstallFailed, ResolutionFailed
 
 __all__ = [
-    "MARKER",
     "Environment",
+    "MARKER",
     "PackageSource",
     "activate",
     "collect_garbage",
