@@ -8,7 +8,10 @@ this process on the embedded default (SQLite file, in-process broker), as one wo
   the same requirements.txt), and the whole resync with and without a declaration;
 - a run's enqueue-to-start (job code's first line) with a cached environment against none,
   p50 and p99, for back-to-back runs of one job (child reused) and alternating jobs (a fresh child
-  every run, so the environment is put on sys.path every time);
+  every run, so the environment is put on sys.path every time). The two repositories' job code is
+  the same and imports none of the packages: the figure is what the environment itself costs (a
+  job's own imports cost the same wherever they come from). Runs with and without an environment
+  interleave, each kind on its own worker thread (so its own child), to share the machine's noise;
 - disk used by 10 commits that share one set.
 """
 
@@ -20,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +42,6 @@ JOB = """\
 import time
 
 from service.jobs import Job, register_jobs
-{imports}
 
 
 class First(Job):
@@ -93,8 +96,7 @@ def configure(tmp: Path, wheels: Path):
 def add_repository(runtime, tmp: Path, slug: str, declared: bool):
     from service.sources.repositories import add_repository as add
 
-    files = {"jobs/__init__.py": "from . import timing\n",
-             "jobs/timing.py": JOB.format(imports="import alpha" if declared else "")}
+    files = {"jobs/__init__.py": "from . import timing\n", "jobs/timing.py": JOB}
     if declared:
         files["requirements.txt"] = "alpha\n"
     work, bare = make_remote(tmp / slug, files)
@@ -143,31 +145,43 @@ def prepare_figures(runtime, slug: str, count: int) -> list[float]:
     return seconds
 
 
-def start_latencies(runtime, slug: str, runs: int, *, alternate: bool) -> list[float]:
-    """Enqueue each run, run it at once, and take job code's first line minus the enqueue time."""
+def enable_jobs(runtime, slug: str) -> list:
     from service.models import Job
-    from service.runs.requests import enqueue_job
-    from service.worker.engine import run_job_result
 
     with runtime.db.session() as session:
         jobs = session.scalars(select(Job).where(Job.class_path.like(f"{slug}/%"))).all()
         for job in jobs:
             job.enabled = True
-        ids = sorted((job.class_path, job.id) for job in jobs)
-    latencies = []
-    for index in range(runs):
-        job_id = ids[index % 2 if alternate else 0][1]
-        with runtime.db.session() as session:
-            job = session.get(Job, job_id)
-            enqueued = time.time()
-            result = enqueue_job(session, job, {}, known_queues=runtime.settings.all_queues)
-        run_job_result(runtime, str(result.id))
-        with runtime.db.session() as session:
-            from service.models import JobResult
+        return [job.id for job in sorted(jobs, key=lambda job: job.class_path)]
 
-            started = session.get(JobResult, result.id).result
-        latencies.append(started - enqueued)
-    return latencies[5:]  # the first runs start the forkserver and warm caches
+
+def start_latency(runtime, job_id) -> float:
+    """Enqueue one run, run it at once, and take job code's first line minus the enqueue time."""
+    from service.models import Job, JobResult
+    from service.runs.requests import enqueue_job
+    from service.worker.engine import run_job_result
+
+    with runtime.db.session() as session:
+        job = session.get(Job, job_id)
+        enqueued = time.time()
+        result = enqueue_job(session, job, {}, known_queues=runtime.settings.all_queues)
+    run_job_result(runtime, str(result.id))
+    with runtime.db.session() as session:
+        return session.get(JobResult, result.id).result - enqueued
+
+
+def start_latencies(runtime, runs: int, *, alternate: bool) -> tuple[list[float], list[float]]:
+    """Interleave runs with and without an environment, each kind on its own worker thread."""
+    jobs = {slug: enable_jobs(runtime, slug) for slug in ("declared", "plain")}
+    figures: dict[str, list[float]] = {"declared": [], "plain": []}
+    threads = {slug: ThreadPoolExecutor(max_workers=1) for slug in figures}
+    for index in range(runs):
+        for slug, executor in threads.items():
+            job_id = jobs[slug][index % 2 if alternate else 0]
+            figures[slug].append(executor.submit(start_latency, runtime, job_id).result())
+    for executor in threads.values():
+        executor.shutdown()
+    return figures["declared"][5:], figures["plain"][5:]  # the first runs warm the forkserver and caches
 
 
 def disk_usage(path: Path) -> int:
@@ -214,8 +228,7 @@ def main() -> None:
 
         for alternate, label in ((False, "one job back to back (child reused)"),
                                  (True, "two jobs alternating (fresh child each run)")):
-            cached = start_latencies(runtime, "declared", args.runs, alternate=alternate)
-            plain = start_latencies(runtime, "plain", args.runs, alternate=alternate)
+            cached, plain = start_latencies(runtime, args.runs, alternate=alternate)
             delta = ms(cached, 0.5) - ms(plain, 0.5)
             print(f"enqueue-to-start, {label}:")
             print(f"    cached environment  p50 {ms(cached, 0.5):7.2f} ms  p99 {ms(cached, 0.99):7.2f} ms")
