@@ -8,7 +8,8 @@ children put ahead of the service's own on ``sys.path`` (``activate``); the serv
 A build happens in a scratch folder renamed into place only when complete, under a per-key file
 lock: a build that was interrupted is never mistaken for an environment, and concurrent builders of
 one key wait for the first and reuse its work. uv runs with the allow-listed environment that
-repository code gets (same trust: installing packages runs their build code).
+repository code gets, without the capabilities that read other processes (same trust as repository
+code: installing packages runs their build code).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from repos.declarations import Declaration
 from repos.errors import InstallFailed, ResolutionFailed
+from repos.process_guard import child_environment, drop_ptrace_capability
 
 __all__ = [
     "Environment",
@@ -57,8 +59,6 @@ _SECRET_IN_URL = re.compile(r"(?<=://)[^/@\s]+@")
 _PACKAGE_IN_MESSAGE = re.compile(
     r"Because (?:there (?:is|are) no versions? of |all versions of |only )?([A-Za-z0-9][A-Za-z0-9._-]*)"
 )
-# What uv may see of this process's environment besides its own settings: as much as repository code.
-_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -277,7 +277,7 @@ def _uv(data_dir, arguments: list[str], source: PackageSource, failure: type, *,
     command = [find_uv_bin(), *arguments, *source.arguments()]
     if with_python:
         command += ["--python", sys.executable]
-    environment = {name: os.environ[name] for name in _INHERITED if name in os.environ}
+    environment = child_environment()  # as much of this process as repository code sees
     environment.update(
         UV_CACHE_DIR=str(environments_dir(data_dir) / ".cache"),
         UV_NO_CONFIG="1",
@@ -287,7 +287,8 @@ def _uv(data_dir, arguments: list[str], source: PackageSource, failure: type, *,
     )
     try:
         done = subprocess.run(command, env=environment, capture_output=True, text=True,
-                              timeout=source.timeout, stdin=subprocess.DEVNULL)
+                              timeout=source.timeout, stdin=subprocess.DEVNULL,
+                              preexec_fn=drop_ptrace_capability)  # builds run package code
     except subprocess.TimeoutExpired:
         raise failure(f"uv did not finish within {source.timeout:g} s.") from None
     if done.returncode != 0:

@@ -9,10 +9,10 @@ JobsyncError                          (service.jobs.errors)
       ├── CredentialsUnavailable      the named credential is unknown or its secret unreadable
       ├── CredentialNotPinned         the remote's host is not one the credential is pinned to
       ├── DiscoveryError              the repository's jobs package could not be inspected or loaded
-           ├── DiscoveryTimedOut      the discovery child was killed at its timeout
-           ├── DiscoveryCrashed       the discovery child died without answering
-           ├── PackageImportFailed    repository code failed to import (worker side)
-           └── JobClassNotFound       the module imported but has no such class
+      │    ├── DiscoveryTimedOut      the discovery child was killed at its timeout
+      │    ├── DiscoveryCrashed       the discovery child died without answering
+      │    ├── PackageImportFailed    repository code failed to import (worker side)
+      │    └── JobClassNotFound       the module imported but has no such class
       └── DependencyError             the declared dependencies could not be made into an environment
            ├── DeclarationInvalid     requirements.txt / requirements.lock / pyproject.toml unreadable
            ├── ResolutionFailed       uv could not resolve the set (message names the package)
