@@ -139,7 +139,8 @@ def start_workers(processes: Processes, settings, *, count: int, threads: int, i
     """Start ``count`` ``jobsync worker default`` processes with this run's settings."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("JOBSYNC_")}
     env.update(JOBSYNC_DATABASE_URL=settings.database_url, JOBSYNC_REDIS_URL=settings.redis_url,
-               JOBSYNC_DATA_DIR=settings.data_dir, JOBSYNC_ISOLATION=isolation)
+               JOBSYNC_DATA_DIR=settings.data_dir, JOBSYNC_ISOLATION=isolation,
+               JOBSYNC_METRICS_ENABLED=str(settings.metrics_enabled).lower())
     for _ in range(count):
         processes.start(f"jobsync-{isolation}",
                         [sys.executable, "-m", "service.cli", "worker", "default", "--threads", str(threads)],

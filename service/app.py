@@ -31,6 +31,9 @@ def create_app(overrides: dict[str, Any] | None = None, *, runtime=None,
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     attach_runtime(app, runtime)
+    from service.web.tracing import instrument
+
+    instrument(app)  # a span per request, only with the tracing extra configured
 
     from service.api import (
         buttons,
@@ -41,6 +44,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, runtime=None,
         job_runs,
         jobs,
         logs,
+        notifications,
         repositories,
         results,
         root,
@@ -49,12 +53,13 @@ def create_app(overrides: dict[str, Any] | None = None, *, runtime=None,
     )
     from service.api.base import init_api
     from service.api.errors import register_errors
-    from service.web import health
+    from service.web import health, metrics
     from service.web.auth import Policy, enforce_policies
 
     api = init_api(app)
     register_errors(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)  # its own check: allowed networks or the metrics token
     app.register_blueprint(docs.bp)
     # Every API blueprint needs a caller (token or session); writes, and some reads, a permission.
     policies = {
@@ -73,6 +78,8 @@ def create_app(overrides: dict[str, Any] | None = None, *, runtime=None,
         repositories.bp: Policy(write="sync_repository"),
         schedules.bp: Policy(write="run_job"),
         schedules.approvals_bp: Policy(write="approve_job"),
+        notifications.rules_bp: Policy(read="admin", write="admin"),
+        notifications.deliveries_bp: Policy(read="admin", write="admin"),
     }
     for blueprint in policies:
         api.register_blueprint(blueprint)

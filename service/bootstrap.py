@@ -17,6 +17,7 @@ from service.infra.broker import build_broker
 from service.infra.db import Database
 from service.infra.outbox import Outbox
 from service.jobs.runner import set_dispatcher
+from service.observability import metrics, tracing
 from service.runs import housekeeping  # noqa: F401  (defines a service runner: find_runner knows it)
 from service.runs.runners import DatabaseDispatcher
 from service.runtime import Runtime
@@ -35,6 +36,8 @@ def configure(settings: Settings | None = None, **overrides: Any) -> Runtime:
     settings = settings or load_settings(overrides or None)
     extensions = load_extensions(settings)
     settings = settings.replace(extension_queues=extensions.queues)  # all_queues now includes them
+    metrics.enable(settings.metrics_enabled)
+    tracing.configure()  # on only with the tracing extra and OTEL_* settings
     with _lock:
         _close_installed()
         runtime = Runtime(settings=settings, db=Database(settings.sqlalchemy_url),

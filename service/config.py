@@ -8,6 +8,7 @@ so an unknown key or a wrong type stops start-up with a line naming the key.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,13 @@ class CredentialSchema(Schema):
     secret = fields.String(required=True, validate=_REFERENCE)
     hosts = fields.List(fields.String(validate=validate.Regexp(r"^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$")),
                         required=True, validate=validate.Length(min=1))
+
+
+def _network(value: str) -> None:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise SchemaError(f"{value!r} is not a network such as 10.0.0.0/8") from None
 
 
 class SettingsSchema(Schema):
@@ -107,6 +115,21 @@ class SettingsSchema(Schema):
                                      required=True)
     log_level = fields.String(required=True,
                               validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
+    metrics_enabled = fields.Boolean(required=True)
+    metrics_token = fields.String(allow_none=True, required=True, validate=_REFERENCE)
+    metrics_allow_networks = fields.List(fields.String(validate=_network), required=True)
+    public_url = fields.String(allow_none=True, required=True,
+                               validate=validate.URL(schemes={"http", "https"}, require_tld=False))
+    notify_min_interval_seconds = fields.Float(required=True, validate=validate.Range(min=0))
+    notify_max_attempts = fields.Integer(required=True, validate=validate.Range(min=1, max=50))
+    notify_backoff_seconds = fields.Float(required=True, validate=validate.Range(min=0.001))
+    notify_timeout_seconds = fields.Float(required=True, validate=validate.Range(min=0.1))
+    smtp_host = fields.String(allow_none=True, required=True)
+    smtp_port = fields.Integer(required=True, validate=validate.Range(min=1, max=65535))
+    smtp_from = fields.String(required=True, validate=validate.Email())
+    smtp_username = fields.String(allow_none=True, required=True)
+    smtp_password = fields.String(allow_none=True, required=True, validate=_REFERENCE)
+    smtp_starttls = fields.Boolean(required=True)
 
 
 class QueueNames(tuple):
@@ -173,6 +196,20 @@ class Settings:
     allow_superuser_self_approval: bool
     sanitiser_patterns: tuple[tuple[str, str], ...]
     log_level: str
+    metrics_enabled: bool = True
+    metrics_token: str | None = None  # a reference (env:NAME, file:/path) to the GET /metrics bearer token
+    metrics_allow_networks: tuple[str, ...] = ("127.0.0.1/32", "::1/128")  # scrapers allowed without a token
+    public_url: str | None = None  # this service's address, for links in notifications
+    notify_min_interval_seconds: float = 300.0  # one message per rule per this long; the rest summarised
+    notify_max_attempts: int = 5
+    notify_backoff_seconds: float = 10.0  # first retry delay, doubling
+    notify_timeout_seconds: float = 10.0
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "jobsync@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None  # a reference (env:NAME, file:/path)
+    smtp_starttls: bool = False
 
     @property
     def data_path(self) -> Path:
@@ -256,6 +293,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
         for name, value in data["credentials"].items()}
     data["find_links"] = tuple(data["find_links"])
     data["sanitiser_patterns"] = tuple(tuple(pair) for pair in data["sanitiser_patterns"])
+    data["metrics_allow_networks"] = tuple(data["metrics_allow_networks"])
     return Settings(**data)
 
 

@@ -14,7 +14,8 @@ JobsyncError                                  (service.jobs.errors)
       ├── JobNotRunnable                      405  disabled or uninstalled job (as Nautobot answers)
       ├── Conflict                            409  e.g. a singleton job already running
       ├── BrokerUnavailable                   503  the broker cannot be reached
-      └── DatabaseUnavailable                 503  the database cannot be reached
+      ├── DatabaseUnavailable                 503  the database cannot be reached
+      └── NotificationFailed                  a channel refused or could not be reached (retried)
 """
 
 from service.jobs.errors import JobsyncError, RegistrationError, SoftTimeLimitExceeded, ValidationError
@@ -71,6 +72,13 @@ class DatabaseUnavailable(ServiceError):
     status = 503
 
 
+class NotificationFailed(ServiceError):
+    """A notification channel refused the message or could not be reached; the text never holds
+    the channel's URL or credentials."""
+
+    code = "notification_failed"
+
+
 __all__ = [
     "AuthenticationFailed",
     "BrokerUnavailable",
@@ -80,6 +88,7 @@ __all__ = [
     "JobNotRunnable",
     "JobsyncError",
     "NotFound",
+    "NotificationFailed",
     "PermissionDenied",
     "RegistrationError",
     "ServiceError",

@@ -22,6 +22,7 @@ from repos.credentials import resolve_credentials
 from repos.errors import RepositoryError
 from service.errors import AuthenticationFailed
 from service.models import User
+from service.observability import metrics
 from service.triggers.hooks import DUPLICATE, ChangeRecord, record_change_event
 from service.web.app_runtime import current_runtime
 from service.web.auth import Policy, authenticate, authorise
@@ -68,6 +69,7 @@ def receive_event():
             known_queues=settings.all_queues,
             loop_users=settings.hook_loop_users,
         )
+    metrics.change_event(outcome.outcome, len(outcome.runs))
     answer = {
         "outcome": outcome.outcome,
         "reason": outcome.reason,

@@ -30,6 +30,7 @@ from repos.credentials import resolve_credentials
 from repos.errors import RepositoryError
 from service.errors import NotFound, PermissionDenied
 from service.models import GitRepository
+from service.observability import metrics
 from service.sources.deliveries import (
     DUPLICATE,
     clip,
@@ -96,7 +97,9 @@ def receive_push(slug: str):
                 coalesce_seconds=runtime.settings.webhook_coalesce_seconds,
             )
     if refused is not None:
+        metrics.webhook_delivery(provider, "rejected")
         raise refused  # recorded above; answered by the app's error handlers
+    metrics.webhook_delivery(provider, outcome.outcome)
     answer = {
         "outcome": outcome.outcome,
         "reason": outcome.reason,

@@ -26,6 +26,8 @@ RESOURCES = {
     "ObjectChangeEvent": ("extras/object-change-events", "extras.objectchangeevent"),
     "User": ("users/users", "users.user"),
     "Token": ("users/tokens", "users.token"),
+    "NotificationRule": ("extras/notification-rules", "extras.notificationrule"),
+    "NotificationDelivery": ("extras/notification-deliveries", "extras.notificationdelivery"),
 }
 
 

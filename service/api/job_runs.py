@@ -137,7 +137,8 @@ def start_run(session, job, body: dict[str, Any], user: User) -> JobResult | Sch
     """Run now, schedule, or (for a job needing approval) wait for approval, as the body asks."""
     data, files = body.get("data") or {}, body.get("files") or None
     options = {"user": user, "queue": resolve_queue(body), "dryrun": resolve_dryrun(body),
-               "known_queues": current_runtime().settings.all_queues}
+               "known_queues": current_runtime().settings.all_queues,
+               "settings": current_runtime().settings}  # approval requests notify
     schedule = body.get("schedule") or {}
     if body.get("ignore_concurrency_limit"):
         require(current_principal(), "admin")  # the override the singleton lock always had
@@ -153,6 +154,7 @@ def start_run(session, job, body: dict[str, Any], user: User) -> JobResult | Sch
         return create_schedule(session, job, data=data, **options, **schedule_definition(schedule))
     if not files:
         return request_run(session, job, data, source_commit=source_commit, **options)
+    options.pop("settings")
     if job.approval_required and not effective_dryrun(job, options["dryrun"]):
         raise ValidationError({"non_field_errors": ["A job given files cannot wait for approval."]})
     upload_limit = current_runtime().settings.upload_max_bytes

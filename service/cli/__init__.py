@@ -65,9 +65,9 @@ def main(ctx: click.Context) -> None:
 
 
 def _register() -> None:
-    from service.cli import extensions, jobs, repos, runs, server, users
+    from service.cli import extensions, jobs, notifications, repos, runs, server, users
 
-    for module in (extensions, jobs, repos, runs, server, users):
+    for module in (extensions, jobs, notifications, repos, runs, server, users):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -22,6 +22,8 @@ from dramatiq.message import Message
 from dramatiq.middleware import Callbacks, CurrentMessage, Pipelines, Retries
 
 from service.config import Settings
+from service.observability import tracing
+from service.observability.middleware import TraceContext
 
 #: Tokens kept per notify list; more waiting tokens than this would only cause empty fetches.
 MAX_NOTIFY_TOKENS = 64
@@ -142,7 +144,10 @@ def enqueue_many(broker: Broker, messages: list[Message]) -> None:
 
 def _middleware() -> list:
     # No TimeLimit or AgeLimit: limits are the job's own (service.worker.engine); no retries by default.
-    return [CurrentMessage(), Callbacks(), Pipelines(), Retries(max_retries=0)]
+    middleware = [CurrentMessage(), Callbacks(), Pipelines(), Retries(max_retries=0)]
+    if tracing.active():  # only with the tracing extra configured: otherwise nothing changes
+        middleware.append(TraceContext())
+    return middleware
 
 
 def build_broker(settings: Settings, *, namespace: str = "jobsync") -> Broker:

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 _PENDING_KEY = "jobsync.pending_messages"
 _FORGET_KEY = "jobsync.forget_transient_input"
 _OUTBOX_KEY = "jobsync.outbox"
+_MESSAGES_KEY = "jobsync.pending_other_messages"
 
 
 class Outbox:
@@ -70,6 +71,12 @@ def send_after_commit(
     session.info.setdefault(_PENDING_KEY, []).append((job_result_id, queue, transient))
 
 
+def send_message_after_commit(session: Session, message) -> None:
+    """Queue any other Dramatiq ``message`` (a notification's) to be sent when ``session`` commits."""
+    _listen(session)
+    session.info.setdefault(_MESSAGES_KEY, []).append(message)
+
+
 def forget_transient_input_after_commit(session: Session, job_result_id: uuid.UUID) -> None:
     """Drop a run's transient input once ``session`` commits the end it wrote (it will never start)."""
     _listen(session)
@@ -84,9 +91,12 @@ def _listen(session: Session) -> None:
 
 def _flush_pending(session: Session) -> None:
     pending, forgotten = session.info.pop(_PENDING_KEY, []), session.info.pop(_FORGET_KEY, [])
+    others = session.info.pop(_MESSAGES_KEY, [])  # notifications: their rows stay pending if lost
     try:
         if pending:
             outbox_of(session).send_runs(pending)
+        if others:
+            enqueue_many(outbox_of(session).broker, others)
         for job_result_id in forgotten:
             outbox_of(session).transient.drop(job_result_id)
     except Exception as exc:
@@ -123,3 +133,4 @@ def _mark_unsent(session: Session, ids: list[uuid.UUID]) -> None:
 def _drop_pending(session: Session) -> None:
     session.info.pop(_PENDING_KEY, None)
     session.info.pop(_FORGET_KEY, None)
+    session.info.pop(_MESSAGES_KEY, None)

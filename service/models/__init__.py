@@ -6,6 +6,7 @@ from service.models.hooks import JobButton, JobHook, ObjectChangeEvent
 from service.models.idempotency import IdempotencyKey
 from service.models.job import OVERRIDABLE_FIELDS, Job
 from service.models.lease import LockLease
+from service.models.notification import NotificationDelivery, NotificationRule
 from service.models.repository import GitRepository
 from service.models.result import LOG_LEVELS, ConcurrencySlot, JobLogEntry, JobOutputFile, JobResult, Status
 from service.models.scheduling import ScheduledJob, ScheduledSlot
@@ -29,6 +30,8 @@ __all__ = [
     "JobResult",
     "LockLease",
     "LoginFailure",
+    "NotificationDelivery",
+    "NotificationRule",
     "ObjectChangeEvent",
     "ScheduledJob",
     "ScheduledSlot",

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from repos import environments
 from service.jobs import JobIntervals, JobRunner, system_job
 from service.models import Job, JobLogEntry, JobOutputFile, JobResult, ScheduledSlot, Status, utcnow
+from service.observability import metrics
 from service.runs.idempotency import forget_expired_keys
 
 #: Runs deleted per transaction, so a large purge never holds one long lock.
@@ -135,6 +136,7 @@ class Housekeeping(JobRunner):
         with self.runtime.db.session() as session:
             counts["idempotency_keys"] = forget_expired_keys(session)
         counts["environments"] = len(sweep_environments(self.runtime.db, settings))
+        metrics.housekeeping_purged(counts)
         self.logger.info(
             "deleted %(results)d results, %(logs)d log entries, %(files)d files, %(slots)d schedule slots,"
             " %(transient_inputs)d orphaned inputs, %(idempotency_keys)d idempotency keys"

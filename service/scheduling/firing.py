@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import Conflict, JobNotRunnable, ServiceError, ValidationError
 from service.models import Job, JobResult, ScheduledJob, ScheduledSlot
+from service.observability import metrics
 from service.runs.requests import enqueue_job
 from service.scheduling.slots import latest_slot, next_slot
 
@@ -100,10 +101,10 @@ def _fire_one(current, schedule_id: uuid.UUID, now: datetime) -> int:
             if _skips(schedule, slot, now, current.settings.schedule_misfire_grace_seconds):
                 schedule.next_run_at = next_slot(schedule, slot)  # after now: the latest due slot
                 return 0
-            return int(
-                fire_slot(session, schedule, slot, now=now, known_queues=current.settings.all_queues)
-                is not None
-            )
+            fired = fire_slot(session, schedule, slot, now=now, known_queues=current.settings.all_queues)
+        if fired is not None:  # committed: how late the slot's run was created
+            metrics.schedule_fired((now - slot).total_seconds())
+        return int(fired is not None)
     except SlotAlreadyFired:
         _move_past(current, schedule_id, slot)
     except (JobNotRunnable, ValidationError) as exc:  # the job changed since it was scheduled

@@ -3,8 +3,9 @@
 Safe to run several: every step claims rows with conditional updates or unique inserts, so two
 schedulers never send the same work twice or fire a schedule's slot twice. Steps, in order:
 review schedules (disable those whose job cannot run), fire due schedules, send waiting runs
-that are due or whose message was lost, end runs whose worker stopped beating, and wake runs
-waiting for a concurrency key that a lost message or an unreleased slot left waiting.
+that are due or whose message was lost, end runs whose worker stopped beating, wake runs
+waiting for a concurrency key that a lost message or an unreleased slot left waiting, and report
+queues without workers (``queue_watch``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def default_steps(runtime) -> list[Step]:
     from service import scheduling
     from service.runs import concurrency
     from service.scheduling import recovery
+    from service.scheduling.queue_watch import QueueWatch
 
     steps = [
         scheduling.review_schedules,
@@ -40,7 +42,8 @@ def default_steps(runtime) -> list[Step]:
         recovery.fail_lost_runs,
         concurrency.wake_waiting_runs,
     ]
-    return [functools.update_wrapper(functools.partial(step, runtime), step) for step in steps]
+    bound = [functools.update_wrapper(functools.partial(step, runtime), step) for step in steps]
+    return [*bound, QueueWatch(runtime)]
 
 
 class Scheduler:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 from service.infra.outbox import forget_transient_input_after_commit, send_after_commit
 from service.infra.transient_input import may_have_transient_input
 from service.models import JobLogEntry, JobResult, Status
+from service.notifications import events as notify
 from service.runs.concurrency import release
 from service.runs.periodic import after_finish
 
@@ -107,8 +108,22 @@ def fail_lost_runs(runtime, now: datetime) -> int:
     done = 0
     for job_result_id in ids:
         with runtime.db.session() as session:
-            done += recover_lost_run(session, job_result_id, cutoff=cutoff, now=now)
+            acted = recover_lost_run(session, job_result_id, cutoff=cutoff, now=now)
+        if acted:
+            _notify_if_failed(runtime, job_result_id)
+        done += acted
     return done
+
+
+def _notify_if_failed(runtime, job_result_id: uuid.UUID) -> None:
+    """A run ended FAILURE because its worker was lost: the rules for failed runs hear of it too."""
+    with runtime.db.session() as session:
+        run = session.execute(
+            select(JobResult.id, JobResult.runner, JobResult.job_id, JobResult.queue, JobResult.commit,
+                   JobResult.status, JobResult.error).where(JobResult.id == job_result_id)
+        ).first()
+    if run is not None and run.status == Status.FAILURE:
+        notify.run_finished(runtime, run, run.status, run.error)
 
 
 def _may_retry(result: JobResult) -> bool:

@@ -14,6 +14,7 @@ from service.errors import Conflict, JobNotRunnable, ValidationError
 from service.jobs.schema import validate_with_schema
 from service.models import Job, JobResult, ScheduledJob, User, utcnow
 from service.models.scheduling import INTERVAL_TYPES
+from service.notifications import events as notify
 from service.runs.requests import check_runnable, choose_queue, enqueue_job
 from service.scheduling.slots import ONE_OFF, instant_of, next_slot
 
@@ -81,6 +82,7 @@ def _build_schedule(
     dryrun: bool,
     user: User | None,
     catch_up: str = "once",
+    settings=None,
 ) -> ScheduledJob:
     if session.scalar(select(ScheduledJob.id).where(ScheduledJob.name == name)) is not None:
         raise ValidationError({"name": [f"A scheduled job named {name!r} already exists."]})
@@ -107,6 +109,8 @@ def _build_schedule(
         raise ValidationError({"crontab": ["This crontab never matches a date."]}) from None
     session.add(schedule)
     session.flush()
+    if approval == "needs_approval" and settings is not None:
+        notify.approval_requested(session, schedule, settings)
     return schedule
 
 
@@ -127,8 +131,10 @@ def create_schedule(
     known_queues: tuple[str, ...],
     now: datetime | None = None,
     catch_up: str = "once",
+    settings=None,
 ) -> ScheduledJob:
-    """Schedule ``job``; a job needing approval waits in ``needs_approval`` unless it is a dry run.
+    """Schedule ``job``; a job needing approval waits in ``needs_approval`` unless it is a dry run
+    (and, given ``settings``, notifies the rules that want to hear about it).
 
     A naive ``start_time`` is wall-clock time in ``time_zone``; without one, crontab schedules
     start now. Raises JobNotRunnable (disabled or uninstalled job) or ValidationError naming each
@@ -166,6 +172,7 @@ def create_schedule(
         dryrun=effective_dryrun(job, dryrun),
         user=user,
         catch_up=catch_up,
+        settings=settings,
     )
 
 
@@ -181,6 +188,7 @@ def request_run(
     now: datetime | None = None,
     ignore_singleton_lock: bool = False,
     source_commit: str | None = None,
+    settings=None,
 ) -> JobResult | ScheduledJob:
     """Run ``job`` now: a JobResult, or for a job needing approval a one-off ScheduledJob awaiting it.
 
@@ -208,6 +216,7 @@ def request_run(
         user=user,
         known_queues=known_queues,
         now=now,
+        settings=settings,
     )
 
 

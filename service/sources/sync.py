@@ -11,6 +11,7 @@ is applied only when ancestry says it is newer; finishing order decides nothing.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
@@ -28,7 +29,9 @@ from service.infra import leases
 from service.jobs import JobRunner
 from service.jobs.backends import DataBackend
 from service.jobs.runner import runner_path
-from service.models import GitRepository, JobResult, utcnow
+from service.models import GitRepository, JobResult, WebhookDelivery, utcnow
+from service.notifications import events as notify
+from service.observability import metrics
 from service.runs.runners import (
     DEFAULT_QUEUE,
     RunnerCall,
@@ -62,7 +65,45 @@ class SyncRepository(JobRunner):
         name = "Sync repository"
 
     def run(self, repository_id: str, dryrun: bool = False) -> dict[str, Any]:
-        return sync_repository(self.runtime, uuid.UUID(repository_id), dryrun=dryrun, logger=self.logger)
+        return observed_sync(self.runtime, uuid.UUID(repository_id), dryrun=dryrun, logger=self.logger)
+
+
+def observed_sync(current, repository_id: uuid.UUID, *, dryrun: bool = False, logger=None) -> dict[str, Any]:
+    """``sync_repository``, measured (duration, outcome, push-to-installed lag) and notified on failure."""
+    began = time.monotonic()
+    slug = _slug(current.db, repository_id)
+    try:
+        summary = sync_repository(current, repository_id, dryrun=dryrun, logger=logger)
+    except SyncFailed as exc:
+        if not dryrun:
+            metrics.sync_finished(slug, "failed", time.monotonic() - began)
+            notify.sync_failed(current, repository_id, str(exc))
+        raise
+    if not dryrun:
+        metrics.sync_finished(slug, "changed" if summary.get("changed") else "unchanged",
+                              time.monotonic() - began)
+        if summary.get("changed"):
+            _observe_lag(current.db, repository_id, slug, summary["new_head"])
+    return summary
+
+
+def _slug(db, repository_id: uuid.UUID) -> str:
+    with db.session() as session:
+        slug = session.scalar(select(GitRepository.slug).where(GitRepository.id == repository_id))
+    return slug or "unknown"
+
+
+def _observe_lag(db, repository_id: uuid.UUID, slug: str, head: str) -> None:
+    """Push received to commit installed: from the first accepted delivery naming the new head."""
+    with db.session() as session:
+        received = session.scalar(
+            select(func.min(WebhookDelivery.received)).where(
+                WebhookDelivery.repository_id == repository_id, WebhookDelivery.sha == head,
+                WebhookDelivery.outcome == "accepted")
+        )
+    lag = metrics.seconds_since(received)
+    if lag is not None:
+        metrics.sync_lag(slug, lag)
 
 
 SYNC_RUNNER = runner_path(SyncRepository)

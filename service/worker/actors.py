@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dramatiq
 
+from service.notifications import delivery
 from service.worker import engine
 
 QUEUE_PRIORITIES = {"high": 0, "default": 10, "low": 20}
@@ -34,7 +35,29 @@ def declare_actors(runtime) -> dict[str, dramatiq.Actor]:
             max_retries=0,
             broker=runtime.broker,
         )
+    declare_notify_actor(runtime)
     return actors
+
+
+def declare_notify_actor(runtime) -> dramatiq.Actor:
+    """The actor that delivers one notification, retried with doubling back-off while it fails."""
+    settings = runtime.settings
+
+    def deliver_notification(delivery_id: str) -> None:
+        delivery.deliver(runtime, delivery_id)
+
+    backoff_ms = int(settings.notify_backoff_seconds * 1000)
+    return dramatiq.actor(
+        deliver_notification,
+        actor_name=delivery.NOTIFY_ACTOR,
+        queue_name=delivery.NOTIFY_QUEUE,
+        priority=QUEUE_PRIORITIES["low"],
+        max_retries=settings.notify_max_attempts,
+        min_backoff=backoff_ms,
+        max_backoff=backoff_ms * 2 ** settings.notify_max_attempts,
+        retry_when=lambda retries, exc: isinstance(exc, delivery.RetryDelivery),
+        broker=runtime.broker,
+    )
 
 
 def serve(runtime, queues: tuple[str, ...], *, threads: int | None = None, stop=None) -> None:

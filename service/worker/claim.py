@@ -57,7 +57,7 @@ _CLAIM_KEYED = (
 # What running a claimed result needs, as plain columns: no ORM objects on the hot path.
 _RUN_COLUMNS = (
     "id", "runner", "interval", "commit", "environment_key", "dryrun", "input_data", "user_id", "job_id",
-    "concurrency_key",
+    "concurrency_key", "queue", "class_path", "enqueued",
 )
 _DETAILS = (
     User.username,
@@ -70,6 +70,7 @@ _DETAILS = (
     Job.time_limit,
     Job.has_sensitive_variables,
     Job.variables,
+    Job.installed.label("job_installed"),  # metrics label runs by job only while it is installed
 )
 
 

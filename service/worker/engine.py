@@ -8,13 +8,17 @@ a job that ran keeps its real outcome, held in memory until written (service.inf
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 import traceback
 import uuid
 
 from service.infra.outage import OutageOutlasted, outage_of, retry_through_outage
 from service.infra.transient_input import may_have_transient_input
 from service.models import Status, utcnow
+from service.notifications import events as notify
+from service.observability import metrics, tracing
 from service.worker.claim import claim_and_load, claimed_by_this_thread
 from service.worker.heartbeat import ProcessHeartbeat
 from service.worker.in_thread import run_in_thread, run_runner
@@ -33,9 +37,19 @@ _heartbeat = ProcessHeartbeat()
 def run_job_result(current, job_result_id: str) -> None:
     """Run one JobResult if it is still PENDING; record the outcome whatever happens."""
     result_id = uuid.UUID(str(job_result_id))
-    run = _claim(current, result_id)
+    with tracing.span("jobsync.claim", **{"jobsync.run_id": str(result_id)}):
+        run = _claim(current, result_id)
     if run is None:
         return
+    with tracing.span("jobsync.run", **{"jobsync.run_id": str(result_id), "jobsync.job": run.class_path,
+                                        "jobsync.queue": run.queue}):
+        _run_claimed(current, result_id, run)
+
+
+def _run_claimed(current, result_id: uuid.UUID, run) -> None:
+    began = time.monotonic()
+    job = metrics.job_label(run.class_path, bool(run.job_installed))
+    metrics.run_started(job, run.queue, metrics.seconds_since(run.enqueued))
     live = live_runs.add(result_id)
     try:
         _heartbeat.ensure_running(current)
@@ -49,6 +63,8 @@ def run_job_result(current, job_result_id: str) -> None:
                 keyed=bool(run.concurrency_key))
     finally:
         live_runs.remove(result_id)
+    metrics.run_finished(job, run.queue, outcome.status, time.monotonic() - began)
+    notify.run_finished(current, run, outcome.status, outcome.error)
 
 
 def _claim(current, result_id: uuid.UUID):
@@ -82,6 +98,8 @@ def _execute(current, run, live, recorder: RunRecorder) -> ChildOutcome | None:
         transient = _take_transient_input(current, run)
         live.input_taken = bool(transient)
         request = build_request(current.db, current.settings, run, transient)
+        if tracing.active():  # the job's own spans nest under the run
+            request = dataclasses.replace(request, trace_context=tracing.current_carrier())
         live.job_code_started = True
         return _run_isolated(current.settings, request, recorder, run.time_limit)
     except Exception as exc:  # our failure to start the run must still end the run, never hang it

@@ -14,6 +14,7 @@ The child answers in JSON, never pickle, so job code cannot make the worker run 
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import functools
 import importlib
@@ -54,7 +55,7 @@ class RunRequest:
     max_file_bytes: int = 10 * 1024 * 1024
     sensitive: bool = False  # it carries sensitive input: its child is never reused
     environment: str | None = None  # the commit's dependency folder, imported ahead of ours
-
+    trace_context: dict | None = None  # W3C trace headers of the run's span (tracing extra only)
 
     @property
     def reuse_key(self) -> tuple:
@@ -142,23 +143,29 @@ def execute_request(job_class, request: RunRequest, sink, sanitiser=None):
     from service.jobs.lifecycle import execute
 
     user = RunUser(**request.user) if request.user else None
-    return execute(
-        job_class,
-        request.data,
-        sink=sink,
-        dryrun=request.dryrun,
-        files=request.files or None,
-        user=user,
-        job_result=RunRecord(
-            id=request.job_result_id,
+    context = contextlib.nullcontext()
+    if request.trace_context:  # only with tracing on: the child imports nothing more otherwise
+        from service.observability.tracing import attached
+
+        context = attached(request.trace_context)
+    with context:  # a job's own spans nest under its run
+        return execute(
+            job_class,
+            request.data,
+            sink=sink,
+            dryrun=request.dryrun,
+            files=request.files or None,
             user=user,
-            task_kwargs=dict(request.data),
-            date_created=datetime.now(UTC),
-        ),
-        task_id=request.job_result_id,
-        sanitiser=sanitiser or request_sanitiser(request),
-        max_file_bytes=request.max_file_bytes,
-    )
+            job_result=RunRecord(
+                id=request.job_result_id,
+                user=user,
+                task_kwargs=dict(request.data),
+                date_created=datetime.now(UTC),
+            ),
+            task_id=request.job_result_id,
+            sanitiser=sanitiser or request_sanitiser(request),
+            max_file_bytes=request.max_file_bytes,
+        )
 
 
 def _run_in_child(request: RunRequest, connection, loaded_commits: dict[str, str]) -> dict:

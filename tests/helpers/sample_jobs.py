@@ -90,6 +90,16 @@ class Secretive(Job):
         return len(password)
 
 
+class SecretiveFails(Job):
+    password = StringVar()
+
+    class Meta:
+        has_sensitive_variables = True
+
+    def run(self, password):
+        raise ValueError("could not log in\nsecond line with more detail")
+
+
 class Upload(Job):
     config = FileVar()
 
@@ -194,3 +204,14 @@ class ReadsEnvironment(Job):
         parent = os.getppid()
         return {"own": "\n".join(f"{k}={v}" for k, v in os.environ.items()),
                 "parent": _read_environ(parent), "grandparent": _read_environ(_parent_of(parent))}
+
+
+class Traced(Job):
+    """Opens a span of its own (tests/observability/test_tracing.py)."""
+
+    def run(self):
+        from opentelemetry import trace
+
+        with trace.get_tracer("a-job").start_as_current_span("inside-the-job"):
+            self.logger.info("traced")
+        return 1

@@ -80,3 +80,19 @@ def test_a_long_purge_goes_in_short_steps_and_leaves_nothing_behind(runtime, mon
     with runtime.db.session() as session:
         assert set(session.scalars(select(JobResult.id))) == {kept.id}
         assert list(session.scalars(select(JobLogEntry.message))) == ["still wanted"]
+
+
+def test_the_rows_housekeeping_purges_are_counted_in_the_metrics(runtime):
+    from prometheus_client import REGISTRY
+
+    def purged(kind):
+        return REGISTRY.get_sample_value("jobsync_housekeeping_purged_total", {"kind": kind}) or 0
+
+    before = purged("results")
+    old = utcnow() - timedelta(days=runtime.settings.results_retention_days + 1)
+    with runtime.db.session() as session:
+        job = make_job(session)
+        for _ in range(2):
+            make_result(session, job, status=Status.SUCCESS, created=old, completed=old)
+    engine.run_job_result(runtime, str(Housekeeping.enqueue().id))
+    assert purged("results") == before + 2

@@ -261,3 +261,18 @@ def test_a_busy_singleton_skips_its_slot_and_moves_on(runtime, clock):
     scheduler.tick()
     assert len(results_of(runtime, schedule.id)) == 1
     assert reload(runtime, schedule.id).next_run_at == schedule.start_time + timedelta(minutes=20)
+
+
+def test_how_late_a_slot_fired_is_observed(runtime, clock):
+    from prometheus_client import REGISTRY
+
+    def observed():
+        return (REGISTRY.get_sample_value("jobsync_schedule_lateness_seconds_count") or 0,
+                REGISTRY.get_sample_value("jobsync_schedule_lateness_seconds_sum") or 0)
+
+    count, total = observed()
+    new_schedule(runtime, clock)
+    clock.advance(seconds=7)  # the scheduler comes 7 s after the slot
+    Scheduler(runtime, clock=clock).tick()
+    after_count, after_total = observed()
+    assert after_count == count + 1 and abs(after_total - total - 7) < 0.01

@@ -338,3 +338,18 @@ def test_a_body_over_the_limit_answers_413(client, runtime):
 def test_malformed_events_answer_400_naming_the_field(client, runtime, body, field):
     response = send_signed(client, body)
     assert response.status_code == 400 and field in response.json["error"]["fields"]
+
+
+def test_change_events_and_the_hook_runs_they_start_are_counted(client, runtime, add_hook):
+    from prometheus_client import REGISTRY
+
+    def value(name, **labels):
+        return REGISTRY.get_sample_value(name, labels) or 0
+
+    events = value("jobsync_change_events_total", outcome="accepted")
+    hook_runs = value("jobsync_hook_runs_total")
+    add_hook("first")
+    add_hook("second")
+    assert send_signed(client, payload("netbox4_device_updated")).status_code == 202
+    assert value("jobsync_change_events_total", outcome="accepted") == events + 1
+    assert value("jobsync_hook_runs_total") == hook_runs + 2

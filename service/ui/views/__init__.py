@@ -9,6 +9,7 @@ def register_views() -> None:
         buttons,
         hooks,
         jobs,
+        notifications,
         repositories,
         results,
         schedules,

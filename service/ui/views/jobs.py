@@ -73,7 +73,8 @@ def _start(session, job, data, files, controls: runform.RunControls):
                            upload_max_bytes=runtime().settings.upload_max_bytes)
     if not controls.scheduled:
         return request_run(session, job, data, user=user, queue=controls.queue, dryrun=controls.dryrun,
-                           known_queues=known_queues(), source_commit=source_commit)
+                           known_queues=known_queues(), source_commit=source_commit,
+                           settings=runtime().settings)
     every = None
     if controls.when == "custom":
         try:
@@ -84,7 +85,8 @@ def _start(session, job, data, files, controls: runform.RunControls):
     return create_schedule(
         session, job, name=controls.name or f"{job.name} ({controls.when})", interval_type=controls.when,
         start_time=start, crontab=controls.crontab or None, every_minutes=every, time_zone=controls.time_zone,
-        data=data, queue=controls.queue, dryrun=controls.dryrun, user=user, known_queues=known_queues())
+        data=data, queue=controls.queue, dryrun=controls.dryrun, user=user, known_queues=known_queues(),
+        settings=runtime().settings)
 
 
 def _start_time(text: str) -> datetime | None:

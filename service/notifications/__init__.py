@@ -1,0 +1,1 @@
+"""Notifications: rules matching run, sync, approval and queue events, and their delivery."""
