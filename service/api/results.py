@@ -100,7 +100,11 @@ class JobResultSchema(ModelSchema):
         "description": "While PENDING for a busy concurrency key: '<key> held by <run id>'."})
     status_label = fields.String(dump_only=True, metadata={
         "description": "The status, e.g. 'PENDING (waiting for device:r1 held by <run id>)'."})
-    attempts = fields.Integer(dump_only=True)
+    attempts = fields.Integer(dump_only=True, metadata={
+        "description": "How many times a worker claimed this run (a re-queue after a lost worker adds one)."})
+    attempt = fields.Integer(dump_only=True, metadata={
+        "description": "Which attempt of a retried run this is: 1 for the first, 2 for the first retry."})
+    retry_of = Reference("JobResult", attribute="retry_of")  # the first attempt of a retried run
     error = fields.String(dump_only=True, allow_none=True)
     traceback = fields.String(dump_only=True, allow_none=True)
     log_counts = fields.Dict(keys=fields.String(), values=fields.Integer(), dump_only=True)

@@ -13,6 +13,7 @@ from .errors import JobNotRunning, RegistrationError, ValidationError
 from .legacy import split_log_arguments
 from .logs import FAILURE, SUCCESS, JobLogger, fallback_logger
 from .options import JobOptions, grouping_of, read_options
+from .retries import class_names
 from .variables import Variable
 
 UNKNOWN_FIELD_MESSAGE = "Unknown field."
@@ -147,6 +148,9 @@ class Job:
             "concurrency_key": options.concurrency_key,
             "concurrency_limit": options.concurrency_limit,
             "concurrency_policy": options.concurrency_policy,
+            "retries": options.retries,
+            "retry_backoff": options.retry_backoff.as_dict(),
+            "retry_on": class_names(options.retry_on),
             "is_job_hook_receiver": cls._receiver_kind == "job_hook",
             "is_job_button_receiver": cls._receiver_kind == "job_button",
             "variables": cls.variable_schema(),

@@ -16,6 +16,7 @@ from .context import DEFAULT_MAX_FILE_BYTES, RunContext, TaskRequest
 from .errors import SoftTimeLimitExceeded, ValidationError
 from .legacy import has_legacy_run, test_method_names
 from .logs import LogRecorder, LogSink, detached_logger, task_loggers_to
+from .retries import is_retryable
 from .sanitise import Sanitiser
 from .variables import DryRunVar
 
@@ -42,6 +43,7 @@ class RunOutcome:
     traceback: str | None
     log_counts: dict[str, int]
     dryrun: bool
+    retryable: bool = False  # failed by an exception its Meta.retry_on names, and retries are declared
 
 
 def error_text(exc: BaseException) -> str:
@@ -108,7 +110,19 @@ class _Run:
             traceback=self.einfo.traceback if self.einfo else None,
             log_counts=dict(self.recorder.counts),
             dryrun=dryrun,
+            retryable=self.failed and self.retryable,
         )
+
+    @property
+    def retryable(self) -> bool:
+        """A failure by exception, not the job's own verdict (``fail()``, JobFailed, bad input)."""
+        if self.invalid or self.einfo is None or (self.job is not None and self.job.failed):
+            return False
+        try:
+            options = self.job_class.options()
+        except Exception:  # a bad Meta already failed the run at initialization: not retried
+            return False
+        return options.retries > 0 and is_retryable(self.einfo.exception, options.retry_on)
 
 
 def execute(

@@ -7,6 +7,7 @@ from typing import Any
 
 from .concurrency import POLICIES, check_template
 from .errors import RegistrationError
+from .retries import Backoff, read_backoff, read_retry_on
 
 #: Meta attributes an admin may override on a Job record; each gets an ``<attr>_override`` flag.
 OVERRIDABLE_FIELDS = (
@@ -45,6 +46,9 @@ class JobOptions:
     concurrency_key: str | None = None
     concurrency_limit: int = 1
     concurrency_policy: str = "queue"
+    retries: int = 0
+    retry_backoff: Backoff = Backoff()
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
 
     @property
     def summary(self) -> str:
@@ -82,6 +86,7 @@ def read_options(job_class: type) -> JobOptions:
         time_limit=_seconds(job_class, "time_limit", get("time_limit", None)),
         task_queues=_names(job_class, "task_queues", get("task_queues", ())),
         **_concurrency(job_class, meta),
+        **_retries(job_class, meta),
         **flags,
     )
 
@@ -112,6 +117,20 @@ def _concurrency(job_class: type, meta: Any) -> dict[str, Any]:
     if policy not in POLICIES:
         raise _refuse(job_class, "concurrency_policy", f"one of {', '.join(POLICIES)}", policy)
     return {"concurrency_key": key, "concurrency_limit": limit, "concurrency_policy": policy}
+
+
+def _retries(job_class: type, meta: Any) -> dict[str, Any]:
+    """``retries`` (how many after the first attempt), ``retry_backoff`` and ``retry_on``."""
+    retries = getattr(meta, "retries", 0)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise _refuse(job_class, "retries", "a whole number of at least 0", retries)
+    options: dict[str, Any] = {"retries": retries}
+    for attr, read in (("retry_backoff", read_backoff), ("retry_on", read_retry_on)):
+        try:
+            options[attr] = read(getattr(meta, attr, None))
+        except ValueError as exc:
+            raise RegistrationError(f"{job_class.__qualname__}.Meta.{attr} {exc}.") from None
+    return options
 
 
 def grouping_of(job_class: type) -> str:

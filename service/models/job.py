@@ -58,6 +58,9 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     concurrency_key: Mapped[str | None] = mapped_column(String(300))  # a template: service.jobs.concurrency
     concurrency_limit: Mapped[int] = mapped_column(default=1)
     concurrency_policy: Mapped[str] = mapped_column(String(20), default="queue")
+    retries: Mapped[int] = mapped_column(default=0)  # attempts after the first: service.jobs.retries
+    retry_backoff: Mapped[dict | None]  # base, factor, max, jitter (seconds); None: the defaults
+    retry_on: Mapped[list | None]  # exception class names, for display; the child checks the classes
     variables: Mapped[list] = mapped_column(default=list)
     commit: Mapped[str | None] = mapped_column(String(64))
     environment_key: Mapped[str | None] = mapped_column(String(64))  # its commit's declared dependencies

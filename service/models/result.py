@@ -77,6 +77,10 @@ class JobResult(UUIDPrimaryKey, Base):
     concurrency_limit: Mapped[int | None]
     concurrency_policy: Mapped[str | None] = mapped_column(String(20))
     blocked_by: Mapped[uuid.UUID | None]  # set while waiting: the run that held the key last time it tried
+    # Retries (service.runs.retries): each attempt is its own run, linked to the first one.
+    retry_of: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("job_results.id", ondelete="SET NULL"), index=True)
+    attempt: Mapped[int] = mapped_column(default=1, server_default="1")
 
     job: Mapped[Job | None] = relationship()
     user: Mapped[User | None] = relationship()

@@ -4,7 +4,8 @@ The database is the source of truth: a PENDING row whose message never left, lef
 run was due, or left long ago without being claimed is sent again (the worker's atomic claim
 makes a duplicate harmless); a STARTED row whose heartbeat stopped (each worker process stamps
 its runs, ``service.worker.engine``) ends FAILURE "worker lost", or is re-queued once when its job
-asks for that.
+asks for that (``retry_on_worker_lost``); a job that also declares ``retries`` gets a new attempt
+instead, on its backoff, like any other retried failure (service.runs.retries).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from service.models import JobLogEntry, JobResult, Status
 from service.notifications import events as notify
 from service.runs.concurrency import release
 from service.runs.periodic import after_finish
+from service.runs.retries import schedule_retry
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +136,7 @@ def _may_retry(result: JobResult) -> bool:
     return (
         job is not None
         and job.retry_on_worker_lost
+        and not job.retries  # a job with retries gets a new attempt instead (service.runs.retries)
         and not transient
         and result.attempts <= WORKER_LOST_RETRIES
         and not result.cancel_requested
@@ -171,6 +174,8 @@ def recover_lost_run(session: Session, job_result_id: uuid.UUID, *, cutoff: date
     if values["status"] == Status.PENDING:
         send_after_commit(session, result.id, result.queue)
     else:
+        if values["status"] == Status.FAILURE:
+            schedule_retry(session, result.id, lost=True, now=now)
         after_finish(session, result.id, now=now)
     logger.warning("run %s: %s", result.id, message)
     return 1

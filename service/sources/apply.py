@@ -47,6 +47,9 @@ def _extra_fields(spec: dict[str, Any]) -> dict[str, Any]:
         "concurrency_key": spec.get("concurrency_key"),
         "concurrency_limit": int(spec.get("concurrency_limit") or 1),
         "concurrency_policy": spec.get("concurrency_policy") or "queue",
+        "retries": int(spec.get("retries") or 0),
+        "retry_backoff": spec.get("retry_backoff"),
+        "retry_on": spec.get("retry_on"),
     }
 
 

@@ -35,7 +35,8 @@ def run_in_thread(request: RunRequest, recorder: RunRecorder) -> ChildOutcome:
     with _thread_load_lock:  # sys.modules is shared by every thread of this process
         job_class = load_class(request, _thread_loaded_commits)
     outcome = execute_request(job_class, request, _DirectSink(recorder))
-    return ChildOutcome(outcome.status, outcome.result, outcome.error, outcome.traceback, outcome.log_counts)
+    return ChildOutcome(outcome.status, outcome.result, outcome.error, outcome.traceback, outcome.log_counts,
+                        retryable=outcome.retryable)
 
 
 _thread_load_lock = threading.Lock()

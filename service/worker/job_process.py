@@ -72,6 +72,7 @@ class ChildOutcome:
     traceback: str | None = None
     log_counts: dict = dataclasses.field(default_factory=dict)
     killed: str | None = None  # why the child was killed or died, if it was
+    retryable: bool = False  # a failure its job's Meta.retry_on allows retrying (service.jobs.retries)
 
 
 # --- in the child -------------------------------------------------------------------------
@@ -194,6 +195,7 @@ def _run_in_child(request: RunRequest, connection, loaded_commits: dict[str, str
         "error": outcome.error,
         "traceback": outcome.traceback,
         "log_counts": outcome.log_counts,
+        "retryable": outcome.retryable,
     }
 
 
@@ -336,6 +338,7 @@ def _outcome(values: dict) -> ChildOutcome:
         error=values.get("error"),
         traceback=values.get("traceback"),
         log_counts=dict(values.get("log_counts") or {}),
+        retryable=bool(values.get("retryable")),
     )
 
 

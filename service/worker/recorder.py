@@ -17,6 +17,7 @@ from service.infra.outage import DATABASE, outage_of, outages
 from service.models import JobLogEntry, JobOutputFile, JobResult, Status, utcnow
 from service.runs.concurrency import release
 from service.runs.periodic import after_finish
+from service.runs.retries import schedule_retry
 from service.worker.claim import RUN_ID
 from service.worker.job_process import ChildOutcome
 
@@ -105,8 +106,9 @@ def finish(
     keyed: bool = True,
 ) -> None:
     """Store the outcome and, in the same transaction, what follows it (a periodic run's successor,
-    the release of its concurrency key); a run cancelled or declared lost meanwhile keeps that
-    ending. ``periodic=False`` says the run has no interval, ``keyed=False`` that it holds no key."""
+    the release of its concurrency key, its next attempt); a run cancelled or declared lost meanwhile
+    keeps that ending. ``periodic=False`` says the run has no interval, ``keyed=False`` that it holds
+    no key."""
     rows, files = list(recorder.pending), list(recorder.files)  # kept until written: finish may be retried
     counts = dict(recorder.counts) or dict(outcome.log_counts or {})
     values = dict(
@@ -118,15 +120,20 @@ def finish(
         log_counts=counts,
     )
     parameters = {"run_id": job_result_id, **{f"outcome_{name}": values[name] for name in _OUTCOME_FIELDS}}
-    if not periodic and not keyed:  # the common case: two statements, no ORM session
+    # A failure by a retried exception, or by a job process that died, may have a next attempt.
+    died = outcome.killed == "died"
+    retry = outcome.status == Status.FAILURE and (outcome.retryable or died)
+    if not periodic and not keyed and not retry:  # the common case: two statements, no ORM session
         _store_outcome(db, rows, files, parameters)
     else:
-        _store_outcome_and_successor(db, job_result_id, rows, files, parameters, keyed=keyed)
+        _store_outcome_and_successor(db, job_result_id, rows, files, parameters, keyed=keyed,
+                                     retry=retry, lost=died)
     recorder.pending, recorder.files = recorder.pending[len(rows):], recorder.files[len(files):]
 
 
 def _store_outcome_and_successor(
-    db, job_result_id, rows: list[dict], files: list[dict], parameters: dict, *, keyed: bool
+    db, job_result_id, rows: list[dict], files: list[dict], parameters: dict, *, keyed: bool,
+    retry: bool = False, lost: bool = False,
 ):
     try:  # the last log lines, the outcome and the successor in one transaction
         with db.session() as session:
@@ -135,6 +142,8 @@ def _store_outcome_and_successor(
             stored = connection.execute(_STORE_OUTCOME_NOTING_INTERVAL, parameters).first()
             if stored is not None and keyed:
                 release(session, job_result_id)
+            if stored is not None and retry:
+                schedule_retry(session, job_result_id, lost=lost)
             if stored is not None and stored.interval:  # only periodic runs have anything to follow
                 after_finish(session, job_result_id)
     except Exception as exc:  # never lose the outcome (the scheduler frees a slot left behind)

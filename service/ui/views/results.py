@@ -12,6 +12,7 @@ from service.errors import Conflict, NotFound
 from service.infra.presence import queue_warning
 from service.models import LOG_LEVELS, GitRepository, JobOutputFile, JobResult, Status
 from service.runs.requests import request_cancel
+from service.runs.retries import attempt_chain
 from service.ui.base import bp, db, require, runtime
 from service.ui.formatting import duration, iso, pretty_json, status_class, when
 from service.ui.logview import line_json, render_log
@@ -82,7 +83,7 @@ def result_detail(result_id: uuid.UUID):
         log_html=render_log(lines), line_count=line_count, counts=counts, levels=LOG_LEVELS,
         shown_levels=shown_levels, files=output_files(session, result.id), poll_ms=POLL_INTERVAL_MS,
         queue_warning=warning, log_page=log_page, log_pages=pages, first_line=first + 1,
-        last_line=first + len(lines), listed=listed,
+        last_line=first + len(lines), listed=listed, attempts=attempt_chain(session, result),
         live=log_page == pages and not levels)
 
 

@@ -1,0 +1,91 @@
+"""Retries: when a run fails in a way its job retries, its next attempt waits as a PENDING run.
+
+The next attempt is written in the transaction that records the failure, scheduled at now plus
+the job's backoff, so it survives any restart: the scheduler sends it when it is due
+(service.scheduling.recovery.send_waiting_runs). Each attempt is its own run, with its own logs,
+linked to the first by ``retry_of`` and numbered by ``attempt``.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from service.infra.transient_input import may_have_transient_input
+from service.jobs.retries import Backoff
+from service.models import JobLogEntry, JobResult, Status, utcnow
+from service.runs.pending import add_pending, pending_row
+
+
+def retries_left(failed: JobResult, *, lost: bool = False) -> bool:
+    """Tell whether the failed run's job allows another attempt after this one.
+
+    ``lost`` says the run died while executing (its worker or job process): only a job that
+    declares ``retry_on_worker_lost`` is safe to run again then.
+    """
+    job = failed.job
+    return (
+        job is not None
+        and (job.retry_on_worker_lost or not lost)
+        and failed.status == Status.FAILURE
+        and not failed.cancel_requested
+        and failed.attempt <= (job.retries or 0)
+        # Sensitive input and uploads are handed to the first attempt only (infra.transient_input).
+        and not may_have_transient_input(job.has_sensitive_variables, job.variables)
+    )
+
+
+def schedule_retry(
+    session: Session, job_result_id: uuid.UUID, *, lost: bool = False, now: datetime | None = None,
+    rng: random.Random | None = None,
+) -> JobResult | None:
+    """Add the next attempt of a run that just failed, if its job has retries left; return it."""
+    failed = session.get(JobResult, job_result_id)
+    if failed is None or not retries_left(failed, lost=lost):
+        return None
+    now = now or utcnow()
+    backoff = Backoff(**(failed.job.retry_backoff or {}))
+    due = now + timedelta(seconds=backoff.delay(failed.attempt, rng))
+    row = pending_row(
+        now=now,
+        scheduled_at=due,
+        job_id=failed.job_id,
+        name=failed.name,
+        class_path=failed.class_path,
+        runner=failed.runner,
+        user_id=failed.user_id,
+        queue=failed.queue,
+        commit=failed.commit,  # the attempt runs the code that failed, not a newer version
+        dryrun=failed.dryrun,
+        object_type=failed.object_type,
+        object_id=failed.object_id,
+        scheduled_job_id=failed.scheduled_job_id,
+        input_data=failed.input_data,
+        concurrency_key=failed.concurrency_key,
+        concurrency_limit=failed.concurrency_limit,
+        concurrency_policy=failed.concurrency_policy,
+        retry_of=failed.retry_of or failed.id,
+        attempt=failed.attempt + 1,
+    )
+    retry = add_pending(session, row)
+    total = failed.job.retries + 1
+    session.add(JobLogEntry(
+        job_result_id=failed.id, level="warning", grouping="run", created=now,
+        message=f"Attempt {failed.attempt} of {total} failed: attempt {retry.attempt} is run {retry.id}, "
+                f"due at {due:%Y-%m-%d %H:%M:%S} UTC.",
+    ))
+    return retry
+
+
+def attempt_chain(session: Session, result: JobResult) -> list:
+    """Return every attempt of the run ``result`` belongs to (id, attempt, status), first first."""
+    first = result.retry_of or result.id
+    return session.execute(
+        select(JobResult.id, JobResult.attempt, JobResult.status)
+        .where(or_(JobResult.id == first, JobResult.retry_of == first))
+        .order_by(JobResult.attempt)
+    ).all()
