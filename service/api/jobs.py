@@ -56,7 +56,8 @@ class _JobFields(ModelSchema):
     is_job_hook_receiver = fields.Boolean(dump_only=True)
     is_job_button_receiver = fields.Boolean(dump_only=True)
     is_singleton = fields.Boolean(dump_only=True)
-    retries = fields.Integer(dump_only=True, metadata={"description": "Attempts after the first (Meta.retries)."})
+    retries = fields.Integer(dump_only=True, metadata={
+        "description": "Attempts after the first (Meta.retries)."})
     retry_backoff = fields.Dict(dump_only=True, allow_none=True, metadata={
         "description": "Seconds between attempts: base * factor ** (retry - 1), at most max, plus jitter."})
     retry_on = fields.List(fields.String(), dump_only=True, allow_none=True)

@@ -45,7 +45,8 @@ def read_backoff(value: Any) -> Backoff:
         raise ValueError("must be a number of seconds or a dict of base, factor, max and jitter")
     unknown = set(value) - {"base", "factor", "max", "jitter"}
     if unknown:
-        raise ValueError(f"names {', '.join(sorted(map(str, unknown)))}, not one of base, factor, max, jitter")
+        names = ", ".join(sorted(map(str, unknown)))
+        raise ValueError(f"names {names}, not one of base, factor, max, jitter")
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in value.values()):
         raise ValueError("takes numbers of at least 0")
     backoff = Backoff(**{name: float(v) for name, v in value.items()})
