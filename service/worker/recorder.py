@@ -143,7 +143,7 @@ def _store_outcome_and_successor(
             if stored is not None and keyed:
                 release(session, job_result_id)
             if stored is not None and retry:
-                schedule_retry(session, job_result_id, lost=lost)
+                schedule_retry(session, job_result_id, lost=lost, now=parameters["outcome_completed"])
             if stored is not None and stored.interval:  # only periodic runs have anything to follow
                 after_finish(session, job_result_id)
     except Exception as exc:  # never lose the outcome (the scheduler frees a slot left behind)

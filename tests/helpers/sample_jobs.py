@@ -181,6 +181,41 @@ class Nap(Job):
         return "rested"
 
 
+class Flaky(Job):
+    """Fails by exception, which its Meta retries twice, 5 s then 15 s apart (jitter at most 10%)."""
+
+    class Meta:
+        has_sensitive_variables = False
+        retries = 2
+        retry_backoff = {"base": 5, "factor": 3, "max": 600, "jitter": 0.1}
+
+    def run(self):
+        raise ValueError("flaky")
+
+
+class FlakyVerdict(Job):
+    """Declares retries but fails by its own verdict, which is never retried."""
+
+    class Meta:
+        has_sensitive_variables = False
+        retries = 2
+
+    def run(self):
+        self.fail("the device said no")
+
+
+class FlakyNarrow(Job):
+    """Retries only on TimeoutError, and raises something else."""
+
+    class Meta:
+        has_sensitive_variables = False
+        retries = 2
+        retry_on = (TimeoutError,)
+
+    def run(self):
+        raise ValueError("not a timeout")
+
+
 def _read_environ(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/environ", "rb") as handle:
