@@ -172,3 +172,20 @@ def test_a_source_commit_never_synced_is_a_400_naming_it(client, runtime, runner
         job_id = make_job(session, source="git", commit="b" * 40, repository=repository).id
     response = run(client, runner, job_id, json={"source_commit": "c" * 40})
     assert response.status_code == 400 and "source_commit" in response.get_json()
+
+
+def test_a_retried_run_links_its_attempts_in_the_api(client, runtime, runner):
+    from service.runs.retries import schedule_retry
+
+    with runtime.db.session() as session:
+        job = make_job(session, "Flaky", retries=1)
+        first = JobResult(job=job, name=job.name, class_path=job.class_path, status=Status.FAILURE)
+        session.add(first)
+        session.flush()
+        retry_id, first_id = schedule_retry(session, first.id).id, first.id
+    shown = client.get(f"/api/extras/job-results/{retry_id}/", headers=runner.headers).get_json()
+    assert shown["attempt"] == 2 and shown["retry_of"]["id"] == str(first_id)
+    original = client.get(f"/api/extras/job-results/{first_id}/", headers=runner.headers).get_json()
+    assert original["attempt"] == 1 and original["retry_of"] is None
+    job_shown = client.get(f"/api/extras/jobs/{job.id}/", headers=runner.headers).get_json()
+    assert job_shown["retries"] == 1

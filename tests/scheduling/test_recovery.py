@@ -108,3 +108,20 @@ def test_a_waiting_run_on_a_queue_no_longer_configured_fails_saying_so(runtime, 
     send_waiting_runs(runtime, clock.now)
     failed = reload(runtime, result.id)
     assert failed.status == Status.FAILURE and "queue" in failed.error
+
+
+def test_a_lost_run_of_a_job_with_retries_that_is_safe_to_repeat_fails_and_gets_its_next_attempt(runtime, clock):
+    lost = add_result(runtime, job_fields={"retry_on_worker_lost": True, "retries": 1}, **started(clock, 61))
+    fail_lost_runs(runtime, clock.now)
+    assert reload(runtime, lost.id).status == Status.FAILURE
+    with runtime.db.session() as session:
+        (retry,) = session.scalars(select(JobResult).where(JobResult.retry_of == lost.id))
+    assert (retry.status, retry.attempt) == (Status.PENDING, 2) and retry.scheduled_at > clock.now
+
+
+def test_a_lost_run_of_a_job_with_retries_but_not_safe_to_repeat_is_not_retried(runtime, clock):
+    lost = add_result(runtime, job_fields={"retries": 3}, **started(clock, 61))
+    fail_lost_runs(runtime, clock.now)
+    assert reload(runtime, lost.id).status == Status.FAILURE
+    with runtime.db.session() as session:
+        assert session.scalars(select(JobResult).where(JobResult.retry_of == lost.id)).all() == []

@@ -220,3 +220,19 @@ def test_a_jobs_concurrency_key_limit_and_policy_are_synced_onto_its_row(runtime
     hello = jobs_by_path(runtime)[HELLO]
     stored = (hello.concurrency_key, hello.concurrency_limit, hello.concurrency_policy)
     assert stored == ("who:{who}", 2, "skip")
+
+
+def test_a_jobs_retry_policy_is_synced_onto_its_row(runtime, repository, remote):
+    work, _ = remote
+    retried = job_module("Hello").replace(
+        "        name = 'Hello'\n",
+        "        name = 'Hello'\n        retries = 3\n        retry_backoff = {'base': 2, 'factor': 4}\n"
+        "        retry_on = (TimeoutError,)\n",
+    )
+    write_files(work, {"jobs/hello.py": retried})
+    commit(work)
+    push(work, "main")
+    sync_repository(runtime, repository.id)
+    hello = jobs_by_path(runtime)[HELLO]
+    assert hello.retries == 3 and hello.retry_on == ["builtins.TimeoutError"]
+    assert (hello.retry_backoff["base"], hello.retry_backoff["factor"]) == (2.0, 4.0)

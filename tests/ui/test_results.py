@@ -257,3 +257,17 @@ def test_a_result_page_and_its_job_page_show_the_installed_dependency_versions(r
     page = alice.get(f"/job-results/{result.id}/").get_data(as_text=True)
     assert f">{key[:12]}<" in page and "greeting 2.0" in page and "netbits 0.3" in page
     assert "greeting 2.0" in alice.get(f"/jobs/{job.id}/").get_data(as_text=True)
+
+
+def test_each_attempt_of_a_retried_run_shows_the_chain_linking_the_others(runtime, alice):
+    with runtime.db.session() as session:
+        job = make_job(session, "Flaky")
+        first = make_result(session, job, status=Status.FAILURE)
+        second = make_result(session, job, status=Status.FAILURE, retry_of=first.id, attempt=2)
+        third = make_result(session, job, status=Status.PENDING, retry_of=first.id, attempt=3)
+        plain = make_result(session, job, status=Status.FAILURE)
+    page = alice.get(f"/job-results/{second.id}/").get_data(as_text=True)
+    chain = re.search(r'id="attempts">(.*?)</dd>', page).group(1)
+    assert f"/job-results/{first.id}/" in chain and f"/job-results/{third.id}/" in chain
+    assert "<strong>2</strong>" in chain and f"/job-results/{second.id}/" not in chain
+    assert 'id="attempts"' not in alice.get(f"/job-results/{plain.id}/").get_data(as_text=True)
