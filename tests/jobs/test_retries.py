@@ -41,7 +41,8 @@ def test_the_defaults_are_no_retries_an_exponential_backoff_and_any_exception():
 @pytest.mark.parametrize(("attr", "value"), [
     ("retries", -1), ("retries", True), ("retries", "2"),
     ("retry_backoff", "fast"), ("retry_backoff", {"base": 1, "speed": 2}), ("retry_backoff", {"factor": 0.5}),
-    ("retry_backoff", {"base": -1}), ("retry_on", "ValueError"), ("retry_on", (ValueError, 3)), ("retry_on", ()),
+    ("retry_backoff", {"base": -1}),
+    ("retry_on", "ValueError"), ("retry_on", (ValueError, 3)), ("retry_on", ()),
 ])
 def test_a_bad_retry_option_is_refused_at_registration_naming_it(attr, value):
     with pytest.raises(RegistrationError, match=attr):

@@ -110,7 +110,7 @@ def test_a_waiting_run_on_a_queue_no_longer_configured_fails_saying_so(runtime, 
     assert failed.status == Status.FAILURE and "queue" in failed.error
 
 
-def test_a_lost_run_of_a_job_with_retries_that_is_safe_to_repeat_fails_and_gets_its_next_attempt(runtime, clock):
+def test_a_lost_run_of_a_job_with_retries_safe_to_repeat_fails_and_gets_its_next_attempt(runtime, clock):
     lost = add_result(runtime, job_fields={"retry_on_worker_lost": True, "retries": 1}, **started(clock, 61))
     fail_lost_runs(runtime, clock.now)
     assert reload(runtime, lost.id).status == Status.FAILURE
