@@ -250,8 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     common.fresh_database(args.database_url)
     with tempfile.TemporaryDirectory(prefix="jobsync-bench-scale-") as scratch:
-        settings = load_settings({"database_url": args.database_url, "data_dir": scratch,
-                                  "secret_key": secrets.token_hex(32)}, environ={})
+        settings = load_settings(
+            {"database_url": args.database_url, "data_dir": scratch, "secret_key": secrets.token_hex(32)},
+            environ={},
+        )
         runtime = bootstrap.configure(settings)
         try:
             ids = generate(
@@ -273,60 +275,30 @@ def main(argv: list[str] | None = None) -> int:
             month_ago = (utcnow() - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S")
             week_ago = (utcnow() - timedelta(days=23)).strftime("%Y-%m-%dT%H:%M:%S")
             api = "/api/extras/job-results/"
-            for label, url in [
-                ("API results, first page", api),
-                ("API results, first page by job", f"{api}?job_model_id={ids['job']}"),
-                ("API results, first page by status", f"{api}?status=FAILURE"),
-                (
-                    "API results, first page by date range",
-                    f"{api}?date_created__gte={month_ago}&date_created__lte={week_ago}",
-                ),
-                ("API results, page 500 (offset 24,950)", f"{api}?limit=50&offset=24950"),
-            ]:
-                report(label, time_request(client, url, args.repeat), 50, 150)
-            report("UI results page", time_request(client, "/job-results/", args.repeat), 300)
-            report(
-                "UI job page with recent runs", time_request(client, f"/jobs/{ids['job']}/", args.repeat), 300
-            )
             logs = f"/api/extras/job-logs/?job_result={ids['big']}&limit=50"
-            for label, url in [
-                ("API log page, first", logs),
-                ("API log page, middle", f"{logs}&offset={args.big_log // 2}"),
-                ("API log page, last", f"{logs}&offset={args.big_log - 50}"),
-            ]:
-                report(label, time_request(client, url, args.repeat), 100)
-            report(
-                "API log level filter (warning)",
-                time_request(client, f"{logs}&log_level=warning", args.repeat),
-                150,
-            )
-            report(
-                "UI log view, last page",
-                time_request(client, f"/job-results/{ids['big']}/", args.repeat),
-                100,
-            )
-            report(
-                "UI log view, first page",
-                time_request(client, f"/job-results/{ids['big']}/?log_page=1", args.repeat),
-                100,
-            )
-            report(
-                "UI log view, level filter",
-                time_request(client, f"/job-results/{ids['big']}/?level=warning&log_page=1", args.repeat),
-                150,
-            )
-            report(
-                "live tail poll (nothing new)",
-                time_request(client, f"/job-results/{ids['big']}/live?after={args.big_log}", args.repeat),
-                50,
-            )
-            report(
-                "live tail poll (10 new lines)",
-                time_request(
-                    client, f"/job-results/{ids['big']}/live?after={args.big_log - 10}", args.repeat
-                ),
-                50,
-            )
+            page = f"/job-results/{ids['big']}/"
+            dated = f"{api}?date_created__gte={month_ago}&date_created__lte={week_ago}"
+            # (label, URL, p50 target ms, p99 target ms or None)
+            pages = [
+                ("API results, first page", api, 50, 150),
+                ("API results, first page by job", f"{api}?job_model_id={ids['job']}", 50, 150),
+                ("API results, first page by status", f"{api}?status=FAILURE", 50, 150),
+                ("API results, first page by date range", dated, 50, 150),
+                ("API results, page 500 (offset 24,950)", f"{api}?limit=50&offset=24950", 50, 150),
+                ("UI results page", "/job-results/", 300, None),
+                ("UI job page with recent runs", f"/jobs/{ids['job']}/", 300, None),
+                ("API log page, first", logs, 100, None),
+                ("API log page, middle", f"{logs}&offset={args.big_log // 2}", 100, None),
+                ("API log page, last", f"{logs}&offset={args.big_log - 50}", 100, None),
+                ("API log level filter (warning)", f"{logs}&log_level=warning", 150, None),
+                ("UI log view, last page", page, 100, None),
+                ("UI log view, first page", f"{page}?log_page=1", 100, None),
+                ("UI log view, level filter", f"{page}?level=warning&log_page=1", 150, None),
+                ("live tail poll (nothing new)", f"{page}live?after={args.big_log}", 50, None),
+                ("live tail poll (10 new lines)", f"{page}live?after={args.big_log - 10}", 50, None),
+            ]
+            for label, url, p50, p99 in pages:
+                report(label, time_request(client, url, args.repeat), p50, p99)
             if not args.skip_purge:
                 print()
                 measure_purge(runtime.db, 90)
