@@ -11,6 +11,7 @@ from service.jobs.errors import ValidationError
 __all__ = [
     "MAX_SLUG_LENGTH",
     "NAMESPACE_MARKER",
+    "RESERVED_NAMESPACES",
     "SLUG_PATTERN",
     "is_installed_module",
     "is_slug_shaped",
@@ -20,6 +21,10 @@ __all__ = [
 
 MAX_SLUG_LENGTH = 64
 SLUG_PATTERN = re.compile(r"[a-z_][a-z0-9_]*")
+
+# Namespaces the service's own jobs use as class-path prefixes (``local/...``, ``extensions/...``,
+# system jobs): a repository named like one would claim the same class paths and module names.
+RESERVED_NAMESPACES = frozenset({"extensions", "jobsync", "local", "system"})
 
 # Set on the synthetic package modules repos.loader installs, so a loaded repository's own slug
 # is not mistaken for an installed module that it would shadow.
@@ -48,6 +53,10 @@ def validate_slug(slug: str) -> str:
         )
     if keyword.iskeyword(slug) or keyword.issoftkeyword(slug):
         raise ValidationError({"slug": [f"{slug!r} is a Python keyword."]})
+    if slug in RESERVED_NAMESPACES:
+        raise ValidationError(
+            {"slug": [f"{slug!r} is reserved for jobsync's own jobs ({', '.join(sorted(RESERVED_NAMESPACES))})."]}
+        )
     if is_installed_module(slug):
         raise ValidationError({"slug": [f"{slug!r} would shadow the installed Python module of that name."]})
     return slug
@@ -73,6 +82,6 @@ def slugify(name: str) -> str:
     if not slug or slug[0].isdigit():
         slug = f"repo_{slug}".rstrip("_")
     slug = slug[: MAX_SLUG_LENGTH - len("_jobs")].rstrip("_")
-    if keyword.iskeyword(slug) or keyword.issoftkeyword(slug) or is_installed_module(slug):
+    if keyword.iskeyword(slug) or keyword.issoftkeyword(slug) or slug in RESERVED_NAMESPACES or is_installed_module(slug):
         slug = f"{slug}_jobs"
     return slug

@@ -53,6 +53,24 @@ def _extra_fields(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _drop_class_path_clashes(session: Session, plan: SyncPlan) -> None:
+    """Report, rather than insert, new jobs whose class path another source's job already holds.
+
+    Class paths are unique across sources; a clash (a repository registered under a namespace
+    before it was reserved) must not stop a sync or the worker's start with an IntegrityError.
+    """
+    wanted = [planned.class_path for planned in plan.added]
+    if not wanted:
+        return
+    taken = set(session.scalars(select(Job.class_path).where(Job.class_path.in_(wanted))))
+    for class_path in sorted(taken):
+        plan.errors.append(
+            f"{class_path} is already the class path of a job from another source; this one is not added."
+        )
+    plan.added = [planned for planned in plan.added if planned.class_path not in taken]
+    plan.seen = [class_path for class_path in plan.seen if class_path not in taken]
+
+
 def _import_error_for(job: Job, errors: dict[str, str]) -> str:
     for module, message in errors.items():
         if job.module_name == module or job.module_name.startswith(module + "."):
@@ -92,6 +110,7 @@ def apply_discovery(
     plan = plan_sync(namespace, report.jobs, [snapshot(job) for job in jobs.values()], report.failed_modules)
     if dryrun:
         return plan
+    _drop_class_path_clashes(session, plan)
     specs = {class_path_for(namespace, f.module_name, f.class_name): f.spec for f in report.jobs}
     orphans = _orphans(session, source, [planned.class_path for planned in plan.added])
     for planned in plan.added:

@@ -47,3 +47,15 @@ def test_slugify_turns_display_names_into_valid_slugs(name, slug):
 
 def test_slugify_keeps_slugs_within_the_length_limit():
     assert validate_slug(slugify("x" * 200))
+
+
+@pytest.mark.parametrize("slug", ["local", "extensions", "jobsync", "system"])
+def test_validate_slug_refuses_the_namespaces_of_jobsyncs_own_jobs(slug):
+    with pytest.raises(ValidationError, match="reserved") as caught:
+        validate_slug(slug)
+    assert list(caught.value.fields) == ["slug"]
+
+
+@pytest.mark.parametrize("name", ["Local", "Extensions", "jobsync"])
+def test_slugify_steps_around_reserved_namespaces(name):
+    assert slugify(name) == f"{name.lower()}_jobs"

@@ -7,6 +7,7 @@ from service.models import Job, JobResult, Status
 from service.runs.requests import enqueue_job
 from service.sources.local import content_version, refresh_local_jobs
 from service.worker.engine import run_job_result
+from tests.helpers.factories import make_job
 from tests.helpers.git import write_files
 from tests.helpers.job_sources import job_module
 
@@ -34,3 +35,17 @@ def test_local_jobs_are_discovered_versioned_by_content_and_runnable(settings, t
 
 def test_without_jobs_root_refresh_does_nothing(runtime):
     assert refresh_local_jobs(runtime) == {"configured": False}
+
+
+def test_a_class_path_held_by_another_source_is_reported_not_an_integrity_error(settings, tmp_path):
+    # A repository registered as "local" before the namespace was reserved owns local/... paths.
+    root = tmp_path / "jobs_root"
+    write_files(root, {"jobs/__init__.py": "from . import hello\n", "jobs/hello.py": job_module("Hello")})
+    runtime = configure(settings.replace(jobs_root=str(root)))
+    with runtime.db.session() as session:
+        make_job(session, source="git", class_path="local/jobs.hello/Hello", module_name="local.jobs.hello")
+    summary = refresh_local_jobs(runtime)
+    assert summary["added"] == []
+    assert any("local/jobs.hello/Hello" in error and "another source" in error for error in summary["errors"])
+    with runtime.db.session() as session:
+        assert session.scalars(select(Job.source).where(Job.class_path == "local/jobs.hello/Hello")).all() == ["git"]
