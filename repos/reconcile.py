@@ -37,6 +37,7 @@ NON_OVERRIDABLE_FIELDS = (
     "is_singleton",
     "is_job_hook_receiver",
     "is_job_button_receiver",
+    "supports_dryrun",
     "variables",
 )
 SYNCED_FIELDS = OVERRIDABLE_FIELDS + NON_OVERRIDABLE_FIELDS

@@ -20,11 +20,12 @@ from service.errors import ValidationError
 from service.infra.presence import queue_warning
 from service.jobs.variables.objects import UploadedFile
 from service.models import JobResult, ScheduledJob, User
+from service.runs.approval import needs_approval
 from service.runs.idempotency import HEADER as IDEMPOTENCY_HEADER
 from service.runs.idempotency import check_key, run_once
 from service.runs.requests import enqueue_job, get_job
 from service.scheduling import create_schedule, request_run
-from service.scheduling.schedules import CATCH_UP_POLICIES, effective_dryrun
+from service.scheduling.schedules import CATCH_UP_POLICIES
 from service.web.app_runtime import current_runtime
 from service.web.auth import current_principal, require
 
@@ -155,7 +156,7 @@ def start_run(session, job, body: dict[str, Any], user: User) -> JobResult | Sch
     if not files:
         return request_run(session, job, data, source_commit=source_commit, **options)
     options.pop("settings")
-    if job.approval_required and not effective_dryrun(job, options["dryrun"]):
+    if needs_approval(job, options["dryrun"]):
         raise ValidationError({"non_field_errors": ["A job given files cannot wait for approval."]})
     upload_limit = current_runtime().settings.upload_max_bytes
     return enqueue_job(session, job, data, files=files, upload_max_bytes=upload_limit,

@@ -10,11 +10,11 @@ import yaml
 
 from .context import RunContext
 from .errors import JobNotRunning, RegistrationError, ValidationError
-from .legacy import split_log_arguments
+from .legacy import class_has_legacy_run, split_log_arguments
 from .logs import FAILURE, SUCCESS, JobLogger, fallback_logger
 from .options import JobOptions, grouping_of, read_options
 from .retries import class_names
-from .variables import Variable
+from .variables import DryRunVar, Variable
 
 UNKNOWN_FIELD_MESSAGE = "Unknown field."
 
@@ -124,6 +124,11 @@ class Job:
         return cleaned
 
     @classmethod
+    def supports_dryrun(cls) -> bool:
+        """Tell whether the job honours a dry run: it has a DryRunVar, or a 1.x ``run(data, commit)``."""
+        return any(isinstance(var, DryRunVar) for var in cls.variables().values()) or class_has_legacy_run(cls)
+
+    @classmethod
     def job_spec(cls) -> dict[str, Any]:
         """Describe the job for discovery and the database, as JSON-serialisable data."""
         options = cls.options()
@@ -153,6 +158,7 @@ class Job:
             "retry_on": class_names(options.retry_on),
             "is_job_hook_receiver": cls._receiver_kind == "job_hook",
             "is_job_button_receiver": cls._receiver_kind == "job_button",
+            "supports_dryrun": cls.supports_dryrun(),
             "variables": cls.variable_schema(),
         }
 

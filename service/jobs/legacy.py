@@ -20,6 +20,11 @@ def has_legacy_run(job: Any) -> bool:
     return known
 
 
+def class_has_legacy_run(job_class: type) -> bool:
+    """Tell whether a job class's ``run`` has the 1.x signature ``run(self, data, commit)``."""
+    return _legacy_signature(job_class.run, skip=1)
+
+
 _legacy_methods: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
 
 

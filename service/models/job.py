@@ -2,7 +2,7 @@
 
 import uuid
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.jobs.options import OVERRIDABLE_FIELDS  # noqa: F401 (re-exported)
@@ -54,6 +54,9 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     is_job_hook_receiver: Mapped[bool] = mapped_column(default=False)
     is_job_button_receiver: Mapped[bool] = mapped_column(default=False)
     is_singleton: Mapped[bool] = mapped_column(default=False)
+    # Discovered: the job honours a dry run (a DryRunVar, or a 1.x run(data, commit)), so one may
+    # skip approval (service.runs.approval).
+    supports_dryrun: Mapped[bool] = mapped_column(default=False, server_default=false())
     retry_on_worker_lost: Mapped[bool] = mapped_column(default=False)
     concurrency_key: Mapped[str | None] = mapped_column(String(300))  # a template: service.jobs.concurrency
     concurrency_limit: Mapped[int] = mapped_column(default=1)

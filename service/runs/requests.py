@@ -14,7 +14,7 @@ from service.infra import transient_input
 from service.infra.outbox import forget_transient_input_after_commit
 from service.jobs.schema import validate_with_schema
 from service.models import Job, JobResult, Status, User, utcnow
-from service.runs import concurrency
+from service.runs import approval, concurrency
 from service.runs.pending import add_pending, insert_pending, pending_row
 from service.runs.pinned import resolve_source_commit
 
@@ -91,6 +91,7 @@ def prepare_run(
     internal_data: dict[str, Any] | None = None,
     upload_max_bytes: int | None = None,
     source_commit: str | None = None,
+    approved: bool = False,
 ) -> PreparedRun:
     """Check a run request and build its PENDING row; nothing is written.
 
@@ -99,11 +100,13 @@ def prepare_run(
     worker validates it with the job class's own internal variables.
 
     ``ignore_singleton_lock`` (an admin's override) runs it past the singleton lock and without its
-    concurrency key.
+    concurrency key. ``approved`` says another user approved this run (a schedule in ``approved``);
+    without it a job that requires approval only starts as a dry run it honours
+    (``service.runs.approval``).
     ``source_commit`` runs the job at another commit its repository synced (full or short sha).
 
-    Raises JobNotRunnable (disabled or uninstalled), ValidationError naming each bad field, or
-    Conflict for a singleton job that is already waiting or running.
+    Raises JobNotRunnable (disabled or uninstalled), ValidationError naming each bad field
+    (ApprovalRequired among them), or Conflict for a singleton job already waiting or running.
     """
     check_runnable(job)
     commit = resolve_source_commit(session, job, source_commit) if source_commit else job.commit
@@ -120,9 +123,8 @@ def prepare_run(
         )
         if active is not None:
             raise Conflict(f"Job {job.class_path} is a singleton and already has run {active} in progress.")
-    dryrun = job.dryrun_default if dryrun is None else dryrun
-    if job.read_only:
-        dryrun = True
+    dryrun = approval.runs_dry(job, dryrun)
+    approval.check_may_start(job, dryrun, approved=approved)
     sensitive = job.has_sensitive_variables
     row = pending_row(
         now=utcnow(),

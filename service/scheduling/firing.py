@@ -14,13 +14,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.errors import Conflict, JobNotRunnable, ServiceError, ValidationError
 from service.models import Job, JobResult, ScheduledJob, ScheduledSlot
 from service.observability import metrics
+from service.runs.approval import ApprovalRequired
 from service.runs.requests import enqueue_job
 from service.scheduling.slots import latest_slot, next_slot
 
@@ -61,6 +62,7 @@ def fire_slot(
             user=schedule.user,
             queue=schedule.queue,
             dryrun=schedule.dryrun,
+            approved=schedule.approval_state == "approved",
         )
     except Conflict:
         session.flush()
@@ -107,6 +109,8 @@ def _fire_one(current, schedule_id: uuid.UUID, now: datetime) -> int:
         return int(fired is not None)
     except SlotAlreadyFired:
         _move_past(current, schedule_id, slot)
+    except ApprovalRequired:  # its job came to require approval since: hold it until approved
+        _hold_for_approval(current, schedule_id)
     except (JobNotRunnable, ValidationError) as exc:  # the job changed since it was scheduled
         _disable(current, schedule_id, f"Could not run: {exc}")
     return 0
@@ -123,6 +127,13 @@ def _move_past(current, schedule_id: uuid.UUID, slot: datetime) -> None:
         schedule = session.get(ScheduledJob, schedule_id)
         if schedule is not None and schedule.next_run_at is not None and schedule.next_run_at <= slot:
             schedule.next_run_at = next_slot(schedule, slot)
+
+
+def _hold_for_approval(current, schedule_id: uuid.UUID) -> None:
+    with current.db.session() as session:
+        session.execute(
+            update(ScheduledJob).where(ScheduledJob.id == schedule_id).values(approval_state="needs_approval")
+        )
 
 
 def _disable(current, schedule_id: uuid.UUID, reason: str) -> None:
@@ -158,7 +169,10 @@ def review_schedules(current, now: datetime) -> int:
             update(ScheduledJob)
             .where(
                 ScheduledJob.approval_state == "not_required",
-                ScheduledJob.dryrun.is_(False),
+                or_(
+                    ScheduledJob.dryrun.is_(False),
+                    ScheduledJob.job_id.in_(jobs.where(Job.supports_dryrun.is_(False))),
+                ),
                 ScheduledJob.next_run_at.is_not(None),
                 ScheduledJob.job_id.in_(jobs.where(Job.approval_required.is_(True))),
             )

@@ -15,6 +15,7 @@ from service.jobs.schema import validate_with_schema
 from service.models import Job, JobResult, ScheduledJob, User, utcnow
 from service.models.scheduling import INTERVAL_TYPES
 from service.notifications import events as notify
+from service.runs.approval import check_may_dry_run, needs_approval, runs_dry
 from service.runs.requests import check_runnable, choose_queue, enqueue_job
 from service.scheduling.slots import ONE_OFF, instant_of, next_slot
 
@@ -61,11 +62,6 @@ def check_schedulable(job: Job) -> None:
         )
 
 
-def effective_dryrun(job: Job, dryrun: bool | None) -> bool:
-    """Whether a run would be a dry run: always for read-only jobs, else as asked or the default."""
-    return True if job.read_only else (job.dryrun_default if dryrun is None else bool(dryrun))
-
-
 
 def _build_schedule(
     session: Session,
@@ -86,7 +82,7 @@ def _build_schedule(
 ) -> ScheduledJob:
     if session.scalar(select(ScheduledJob.id).where(ScheduledJob.name == name)) is not None:
         raise ValidationError({"name": [f"A scheduled job named {name!r} already exists."]})
-    approval = "needs_approval" if job.approval_required and not dryrun else "not_required"
+    approval = "needs_approval" if needs_approval(job, dryrun) else "not_required"
     schedule = ScheduledJob(
         name=name,
         job=job,
@@ -169,7 +165,7 @@ def create_schedule(
         time_zone=time_zone,
         data=data,
         queue=queue,
-        dryrun=effective_dryrun(job, dryrun),
+        dryrun=runs_dry(job, dryrun),
         user=user,
         catch_up=catch_up,
         settings=settings,
@@ -194,7 +190,7 @@ def request_run(
 
     Raises what ``enqueue_job`` and ``create_schedule`` raise.
     """
-    if not job.approval_required or effective_dryrun(job, dryrun):
+    if not needs_approval(job, dryrun):
         return enqueue_job(
             session, job, data, known_queues=known_queues, user=user, queue=queue, dryrun=dryrun,
             ignore_singleton_lock=ignore_singleton_lock,
@@ -212,7 +208,7 @@ def request_run(
         start_time=now,
         data=data,
         queue=queue,
-        dryrun=False,
+        dryrun=dryrun,
         user=user,
         known_queues=known_queues,
         now=now,
@@ -223,9 +219,14 @@ def request_run(
 def dry_run(
     session: Session, schedule: ScheduledJob, user: User, *, known_queues: tuple[str, ...]
 ) -> JobResult:
-    """Run a schedule's job now as a dry run (no approval needed), to see what it would do."""
+    """Run a schedule's job now as a dry run (no approval needed), to see what it would do.
+
+    Raises ValidationError when the job cannot run dry, PermissionDenied when ``user`` dry-runs
+    another user's request without approve_job (``service.runs.approval``).
+    """
     if schedule.job is None:
         raise JobNotRunnable(f"Scheduled job {schedule.name!r} has no job any more.")
+    check_may_dry_run(schedule, user)
     result = enqueue_job(
         session,
         schedule.job,

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, joinedload
 from service.errors import Conflict, JobNotRunnable, ValidationError
 from service.infra.inserts import insert_once
 from service.models import Job, JobButton, JobHook, JobResult, ObjectChangeEvent, User
+from service.runs import approval
 from service.runs.requests import PreparedRun, enqueue_job, insert_runs, prepare_run
 
 ACCEPTED, IGNORED, DUPLICATE = "accepted", "ignored", "duplicate"
@@ -216,6 +217,8 @@ def skip_reason(hook: JobHook, change: ChangeRecord) -> str | None:
         return f"Job {job.class_path} is disabled."
     if not job.is_job_hook_receiver:
         return f"Job {job.class_path} is not a job hook receiver."
+    if job.approval_required:
+        return approval.receiver_problem(job, "hook")
     if change.is_noop_update and not hook.run_on_noop_update:
         return "The update changed nothing, and this hook does not run on no-op updates."
     return None
@@ -254,6 +257,8 @@ def press_button(
     problem = problem or (None if job.enabled else "is disabled")
     if problem:
         raise ValidationError({"job": [f"Job {job.class_path} {problem}."]})
+    if job.approval_required:  # it came to require approval after the button was made
+        raise ValidationError({"job": [approval.receiver_problem(job, "button")]})
     obj = {"object_type": object_type, "object_id": object_id, "data": dict(data or {})}
     return enqueue_job(
         session,

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.models import Job, JobHook
+from service.runs import approval
 
 RECEIVER_FLAGS = {"hook": "is_job_hook_receiver", "button": "is_job_button_receiver"}
 
@@ -20,7 +21,7 @@ def receiver_problem(job: Job, kind: str) -> str | None:
     """Say why ``job`` cannot serve a job ``kind`` ("hook" or "button"), or None if it can."""
     if not getattr(job, RECEIVER_FLAGS[kind]):
         return f"Job {job.class_path} is not a job {kind} receiver."
-    return None
+    return approval.receiver_problem(job, kind)
 
 
 def value_taken(session: Session, model: type, field: str, value: Any,

@@ -140,3 +140,13 @@ def test_hooks_and_buttons_are_filtered_by_job_and_enabled(client, runtime, read
     query = f"job={receivers['button'].class_path}"
     page = client.get(f"/api/extras/job-buttons/?{query}", headers=reader.headers).get_json()
     assert [button["name"] for button in page["results"]] == ["press"]
+
+
+@pytest.mark.parametrize("kind", ["hook", "button"])
+def test_a_job_requiring_approval_cannot_be_a_receiver(client, runtime, editor, receivers, kind):
+    with runtime.db.session() as session:
+        gated = make_job(session, "Hello", approval_required=True,
+                         **{f"is_job_{kind}_receiver": True})
+    body = (hook_body if kind == "hook" else button_body)(receivers, job=str(gated.id))
+    response = client.post(f"/api/extras/job-{kind}s/", json=body, headers=editor.headers)
+    assert response.status_code == 400 and "requires approval" in response.get_json()["job"][0]

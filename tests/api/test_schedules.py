@@ -23,7 +23,8 @@ def approver(make_caller):
 def gated(runtime):
     """A job that needs approval (so its input must not be sensitive)."""
     with runtime.db.session() as session:
-        return make_job(session, "Hello", approval_required=True, variables=HELLO_VARIABLES).id
+        return make_job(session, "Hello", approval_required=True, supports_dryrun=True,
+                        variables=HELLO_VARIABLES).id
 
 
 def run(client, caller, job_id, body):

@@ -4,6 +4,7 @@ import pytest
 
 from service.jobs import (
     BooleanVar,
+    DryRunVar,
     FileVar,
     IntegerVar,
     Job,
@@ -40,6 +41,7 @@ SPEC_KEYS = {
     "retry_on",
     "is_job_hook_receiver",
     "is_job_button_receiver",
+    "supports_dryrun",
     "variables",
 }
 
@@ -80,6 +82,23 @@ def test_meta_defaults_follow_nautobot():
     assert spec["is_singleton"] is False
     assert spec["retry_on_worker_lost"] is False
     assert spec["is_job_hook_receiver"] is False and spec["is_job_button_receiver"] is False
+    assert spec["supports_dryrun"] is False
+
+
+def test_a_job_supports_dry_runs_with_a_dryrunvar_or_a_legacy_run_only():
+    class WithVar(Job):
+        dryrun = DryRunVar()
+
+        def run(self, dryrun):
+            return None
+
+    class Legacy(Job):
+        def run(self, data, commit):
+            return None
+
+    assert WithVar.job_spec()["supports_dryrun"] is True
+    assert Legacy.job_spec()["supports_dryrun"] is True
+    assert Plain.job_spec()["supports_dryrun"] is False
 
 
 def test_job_spec_has_exactly_the_documented_keys_and_serialises():

@@ -7,7 +7,9 @@ from sqlalchemy import select
 
 from service.errors import Conflict, PermissionDenied, ValidationError
 from service.models import JobResult, ScheduledJob
-from service.scheduling import approve, create_schedule, deny, dry_run, request_run
+from service.runs.approval import ApprovalRequired
+from service.runs.requests import enqueue_job
+from service.scheduling import approve, create_schedule, deny, dry_run, fire_due_schedules, request_run
 from service.scheduling.loop import Scheduler
 from tests.helpers.factories import make_job, make_user
 
@@ -25,10 +27,10 @@ def people(runtime):
         }
 
 
-def request(runtime, clock, requester, **fields):
+def request(runtime, clock, requester, supports_dryrun=True, **fields):
     """Ask to run an approval-required job now; return the ScheduledJob that waits for approval."""
     with runtime.db.session() as session:
-        job = make_job(session, approval_required=True)
+        job = make_job(session, approval_required=True, supports_dryrun=supports_dryrun)
         return request_run(session, job, user=requester, known_queues=QUEUES, now=clock.now, **fields)
 
 
@@ -135,7 +137,7 @@ def test_a_dry_run_needs_no_approval(runtime, clock, people):
     result = request(runtime, clock, people["requester"], dryrun=True)
     assert isinstance(result, JobResult) and result.dryrun
     with runtime.db.session() as session:
-        job = make_job(session, approval_required=True)
+        job = make_job(session, approval_required=True, supports_dryrun=True)
         schedule = create_schedule(
             session,
             job,
@@ -187,3 +189,52 @@ def test_a_schedule_whose_job_comes_to_need_approval_waits_for_it(runtime, clock
     with runtime.db.session() as session:
         assert session.get(ScheduledJob, schedule.id).approval_state == "needs_approval"
     assert results_of(runtime, schedule.id) == []
+
+
+def test_a_dry_run_of_a_job_that_cannot_run_dry_still_waits_for_approval(runtime, clock, people):
+    waiting = request(runtime, clock, people["requester"], supports_dryrun=False, dryrun=True)
+    assert isinstance(waiting, ScheduledJob) and waiting.approval_state == "needs_approval"
+    assert results_of(runtime, waiting.id) == []
+
+
+def test_enqueueing_a_job_needing_approval_directly_is_refused(runtime, people):
+    # The path the CLI's runjob, a job button and code calling enqueue_job take.
+    with runtime.db.session() as session:
+        job = make_job(session, approval_required=True, supports_dryrun=True)
+        with pytest.raises(ApprovalRequired) as caught:
+            enqueue_job(session, job, user=people["requester"], known_queues=QUEUES)
+        assert list(caught.value.fields) == ["approval_required"]
+        assert enqueue_job(session, job, user=people["requester"], known_queues=QUEUES, dryrun=True).dryrun
+
+
+def test_only_an_approver_or_the_requester_can_dry_run_a_waiting_request(runtime, clock, people):
+    waiting = request(runtime, clock, people["requester"])
+    with runtime.db.session() as session:
+        with pytest.raises(PermissionDenied, match="approve_job"):
+            dry_run(session, session.get(ScheduledJob, waiting.id), people["bystander"], known_queues=QUEUES)
+    with runtime.db.session() as session:
+        mine = dry_run(session, session.get(ScheduledJob, waiting.id), people["requester"], known_queues=QUEUES)
+        assert mine.dryrun
+
+
+def test_a_waiting_request_of_a_job_that_cannot_run_dry_cannot_be_dry_run(runtime, clock, people):
+    waiting = request(runtime, clock, people["requester"], supports_dryrun=False)
+    with runtime.db.session() as session:
+        with pytest.raises(ValidationError) as caught:
+            dry_run(session, session.get(ScheduledJob, waiting.id), people["approver"], known_queues=QUEUES)
+    assert list(caught.value.fields) == ["dryrun"]
+
+
+def test_a_due_schedule_whose_job_now_needs_approval_is_held_not_run(runtime, clock, people):
+    with runtime.db.session() as session:
+        job = make_job(session)
+        schedule = create_schedule(
+            session, job, name="later gated", interval_type="hourly", start_time=clock.now,
+            known_queues=QUEUES, now=clock.now,
+        )
+        job.approval_required = True
+    fire_due_schedules(runtime, clock.now + timedelta(minutes=1))
+    assert results_of(runtime, schedule.id) == []
+    with runtime.db.session() as session:
+        held = session.get(ScheduledJob, schedule.id)
+        assert held.approval_state == "needs_approval" and held.enabled

@@ -109,3 +109,10 @@ def test_listing_by_content_type_shows_only_that_types_buttons(client, runtime, 
     response = client.get("/api/extras/job-buttons/?content_type=dcim.device", headers=auth)
     assert response.status_code == 200
     assert [button["name"] for button in response.json["results"]] == ["device button"]
+
+
+def test_a_button_whose_job_requires_approval_is_refused_naming_the_job(client, runtime, add_button, auth):
+    button_id = add_button(job_fields={"approval_required": True})
+    response = press(client, button_id, auth)
+    assert response.status_code == 400 and "requires approval" in response.json["job"][0]
+    assert count(runtime, JobResult) == 0

@@ -353,3 +353,14 @@ def test_change_events_and_the_hook_runs_they_start_are_counted(client, runtime,
     assert send_signed(client, payload("netbox4_device_updated")).status_code == 202
     assert value("jobsync_change_events_total", outcome="accepted") == events + 1
     assert value("jobsync_hook_runs_total") == hook_runs + 2
+
+
+def test_a_hook_whose_job_requires_approval_starts_no_run(client, runtime, add_hook):
+    with runtime.db.session() as session:
+        job = make_job(session, "EchoChange", module_name=RECEIVERS, is_job_hook_receiver=True,
+                       approval_required=True, supports_dryrun=True)
+    add_hook(job=job)
+    body = send_signed(client, jobsync_event()).json
+    assert [entry.get("job_result") for entry in body["matched"]] == [None]
+    assert "requires approval" in body["matched"][0]["skipped"]
+    assert runs(runtime) == []

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from service.errors import Conflict, JobNotRunnable, ValidationError
 from service.infra.presence import queue_warning, workers_by_queue
 from service.models import JobResult, ScheduledJob
+from service.runs.approval import needs_approval
 from service.runs.requests import enqueue_job, get_job
 from service.scheduling import create_schedule, request_run
 from service.sources.overrides import update_job_settings
@@ -53,18 +54,14 @@ def job_detail(job_id: uuid.UUID):
     return _render_job(job, values)
 
 
-def _needs_approval(job, dryrun: bool) -> bool:
-    return job.approval_required and not (dryrun or job.read_only)
-
-
 def _start(session, job, data, files, controls: runform.RunControls):
     """Run now, wait for approval, or schedule, as the form asks; returns the JobResult or ScheduledJob."""
     user = current_user()
     source_commit = request.form.get("_source_commit") or None
-    if source_commit and (controls.scheduled or _needs_approval(job, controls.dryrun)):
+    if source_commit and (controls.scheduled or needs_approval(job, controls.dryrun)):
         raise ValidationError({"source_commit": ["A run at a chosen commit cannot wait for a schedule or an "
                                                  "approval: run it now or as a dry run."]})
-    if files and (controls.scheduled or _needs_approval(job, controls.dryrun)):
+    if files and (controls.scheduled or needs_approval(job, controls.dryrun)):
         raise ValidationError({"job": ["Uploaded files cannot wait for a schedule or an approval: "
                                        "run this job now, as a dry run, or without files."]})
     if files:
