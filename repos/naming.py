@@ -54,9 +54,8 @@ def validate_slug(slug: str) -> str:
     if keyword.iskeyword(slug) or keyword.issoftkeyword(slug):
         raise ValidationError({"slug": [f"{slug!r} is a Python keyword."]})
     if slug in RESERVED_NAMESPACES:
-        raise ValidationError(
-            {"slug": [f"{slug!r} is reserved for jobsync's own jobs ({', '.join(sorted(RESERVED_NAMESPACES))})."]}
-        )
+        reserved = ", ".join(sorted(RESERVED_NAMESPACES))
+        raise ValidationError({"slug": [f"{slug!r} is reserved for jobsync's own jobs ({reserved})."]})
     if is_installed_module(slug):
         raise ValidationError({"slug": [f"{slug!r} would shadow the installed Python module of that name."]})
     return slug
@@ -82,6 +81,7 @@ def slugify(name: str) -> str:
     if not slug or slug[0].isdigit():
         slug = f"repo_{slug}".rstrip("_")
     slug = slug[: MAX_SLUG_LENGTH - len("_jobs")].rstrip("_")
-    if keyword.iskeyword(slug) or keyword.issoftkeyword(slug) or slug in RESERVED_NAMESPACES or is_installed_module(slug):
+    taken = slug in RESERVED_NAMESPACES or is_installed_module(slug)
+    if keyword.iskeyword(slug) or keyword.issoftkeyword(slug) or taken:
         slug = f"{slug}_jobs"
     return slug

@@ -126,7 +126,8 @@ class Job:
     @classmethod
     def supports_dryrun(cls) -> bool:
         """Tell whether the job honours a dry run: it has a DryRunVar, or a 1.x ``run(data, commit)``."""
-        return any(isinstance(var, DryRunVar) for var in cls.variables().values()) or class_has_legacy_run(cls)
+        has_var = any(isinstance(var, DryRunVar) for var in cls.variables().values())
+        return has_var or class_has_legacy_run(cls)
 
     @classmethod
     def job_spec(cls) -> dict[str, Any]:

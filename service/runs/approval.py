@@ -62,8 +62,8 @@ def check_may_dry_run(schedule: ScheduledJob, user: User) -> None:
     """Dry-running a schedule needs a job that can run dry, and ``approve_job`` for another user's."""
     job = schedule.job
     if job is not None and not job.supports_dryrun:
-        raise ValidationError(
-            {"dryrun": [f"Job {job.class_path} cannot run dry (it has no DryRunVar), so a dry run shows nothing."]}
-        )
-    if schedule.user_id is not None and schedule.user_id != user.id and not user.has_permission("approve_job"):
+        message = f"Job {job.class_path} cannot run dry (it has no DryRunVar), so a dry run shows nothing."
+        raise ValidationError({"dryrun": [message]})
+    someone_elses = schedule.user_id is not None and schedule.user_id != user.id
+    if someone_elses and not user.has_permission("approve_job"):
         raise PermissionDenied("Dry-running another user's request needs the approve_job permission.")

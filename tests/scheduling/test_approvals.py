@@ -213,7 +213,8 @@ def test_only_an_approver_or_the_requester_can_dry_run_a_waiting_request(runtime
         with pytest.raises(PermissionDenied, match="approve_job"):
             dry_run(session, session.get(ScheduledJob, waiting.id), people["bystander"], known_queues=QUEUES)
     with runtime.db.session() as session:
-        mine = dry_run(session, session.get(ScheduledJob, waiting.id), people["requester"], known_queues=QUEUES)
+        schedule = session.get(ScheduledJob, waiting.id)
+        mine = dry_run(session, schedule, people["requester"], known_queues=QUEUES)
         assert mine.dryrun
 
 

@@ -48,4 +48,5 @@ def test_a_class_path_held_by_another_source_is_reported_not_an_integrity_error(
     assert summary["added"] == []
     assert any("local/jobs.hello/Hello" in error and "another source" in error for error in summary["errors"])
     with runtime.db.session() as session:
-        assert session.scalars(select(Job.source).where(Job.class_path == "local/jobs.hello/Hello")).all() == ["git"]
+        holders = session.scalars(select(Job.source).where(Job.class_path == "local/jobs.hello/Hello"))
+        assert holders.all() == ["git"]

@@ -16,7 +16,9 @@ depends_on = None
 def upgrade() -> None:
     # False until the next sync rediscovers the job: a dry run then waives no approval, the safe side.
     with op.batch_alter_table("jobs") as batch:
-        batch.add_column(sa.Column("supports_dryrun", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.add_column(
+            sa.Column("supports_dryrun", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
 
 
 def downgrade() -> None:
