@@ -74,7 +74,7 @@ def create_app(overrides: dict[str, Any] | None = None, *, runtime=None,
         users.tokens_bp: Policy(),  # your own tokens; other users' need admin (checked per token)
         users.users_bp: Policy(read="admin", write="admin"),
         events.deliveries_bp: Policy(),
-        events.changes_bp: Policy(),
+        events.changes_bp: Policy(read="view_all_results"),  # object data from NetBox/Nautobot
         repositories.bp: Policy(write="sync_repository"),
         schedules.bp: Policy(write="run_job"),
         schedules.approvals_bp: Policy(write="approve_job"),

@@ -10,7 +10,10 @@ from sqlalchemy import select
 from service.api.base import Blueprint, db_session, get_or_404
 from service.api.fields import Computed, ModelSchema, ObjectUrl, Reference, multi, object_type
 from service.api.pagination import PageQuery, page_of, paginate
+from service.errors import NotFound
 from service.models import LOG_LEVELS, JobLogEntry
+from service.runs import visibility
+from service.web.auth import current_principal
 
 bp = Blueprint("job-logs", __name__, url_prefix="/api/extras/job-logs", description="Job log entries.")
 
@@ -53,11 +56,22 @@ def filter_logs(args: dict[str, Any]):
 @bp.response(200, page_of(JobLogEntrySchema))
 def list_logs(args):
     """List log entries, oldest first."""
-    return paginate(db_session(), filter_logs(args), args)
+    return paginate(db_session(), only_visible_logs(filter_logs(args)), args)
 
 
 @bp.get("/<uuid:entry_id>/")
 @bp.response(200, JobLogEntrySchema)
 def retrieve_log(entry_id):
     """Show one log entry."""
-    return get_or_404(db_session(), JobLogEntry, entry_id)
+    session = db_session()
+    entry = get_or_404(session, JobLogEntry, entry_id)
+    visible = only_visible_logs(select(JobLogEntry.id).where(JobLogEntry.id == entry_id))
+    if session.scalar(visible) is None:
+        raise NotFound(f"No JobLogEntry {entry_id}.")
+    return entry
+
+
+def only_visible_logs(statement):
+    """Keep the log entries of runs the caller may see (service.runs.visibility)."""
+    run_ids = visibility.visible_run_ids(visibility.Viewer.of(current_principal()))
+    return statement if run_ids is None else statement.where(JobLogEntry.job_result_id.in_(run_ids))

@@ -13,7 +13,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from service.api.base import Blueprint, api_url, db_session, get_or_404
+from service.api.base import Blueprint, api_url, db_session
 from service.api.fields import (
     Computed,
     ModelSchema,
@@ -30,7 +30,9 @@ from service.api.pagination import PageQuery, page_of, paginate
 from service.api.related import id_or_name, job_ids_named
 from service.errors import NotFound
 from service.models import JobLogEntry, JobOutputFile, JobResult, Status, User
+from service.runs import visibility
 from service.runs.requests import request_cancel
+from service.web.auth import current_principal
 
 bp = Blueprint("job-results", __name__, url_prefix="/api/extras/job-results",
                description="Job results: runs, their logs and files; cancel a run.")
@@ -82,8 +84,9 @@ class JobResultSchema(ModelSchema):
     date_done = fields.DateTime(attribute="completed", dump_only=True, allow_none=True)
     duration = fields.Float(dump_only=True, allow_none=True, metadata={"description": "Seconds."})
     result = fields.Raw(dump_only=True, allow_none=True)
-    task_kwargs = fields.Dict(attribute="input_data", dump_only=True, allow_none=True, metadata={
-        "description": "The input; null when the job's variables are sensitive."})
+    task_kwargs = fields.Method("dump_input", dump_only=True, allow_none=True, metadata={
+        "type": "object", "description": "The input; null when the job's variables are sensitive, "
+        "and on another user's run without view_all_results."})
     worker = fields.String(attribute="worker_id", dump_only=True, allow_none=True)
     queue = fields.String(dump_only=True)
     commit = fields.String(dump_only=True, allow_none=True)
@@ -109,6 +112,18 @@ class JobResultSchema(ModelSchema):
     traceback = fields.String(dump_only=True, allow_none=True)
     log_counts = fields.Dict(keys=fields.String(), values=fields.Integer(), dump_only=True)
     files = OutputFiles()
+
+    def dump_input(self, result: JobResult) -> dict | None:
+        return result.input_data if visibility.shows_input(result, viewer()) else None
+
+
+def viewer() -> visibility.Viewer:
+    return visibility.Viewer.of(current_principal())
+
+
+def visible_result(session, result_id: uuid.UUID) -> JobResult:
+    """The run, if the caller may see it; NotFound otherwise (see service.runs.visibility)."""
+    return visibility.check_visible(session.get(JobResult, result_id), viewer(), result_id)
 
 
 def files_by_result(session, result_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[JobOutputFile]]:
@@ -163,7 +178,7 @@ def filter_results(args: dict[str, Any]):
 def list_results(args):
     """List runs, newest first."""
     session = db_session()
-    page = paginate(session, filter_results(args), args)
+    page = paginate(session, visibility.only_visible(filter_results(args), viewer()), args)
     g.output_files = files_by_result(session, [result.id for result in page["results"]])
     return page
 
@@ -172,7 +187,7 @@ def list_results(args):
 @bp.response(200, JobResultSchema)
 def retrieve_result(result_id):
     """Show one run."""
-    return get_or_404(db_session(), JobResult, result_id)
+    return visible_result(db_session(), result_id)
 
 
 @bp.get("/<uuid:result_id>/logs/")
@@ -180,7 +195,7 @@ def retrieve_result(result_id):
 def result_logs(result_id):
     """List the run's log entries, oldest first (a plain list, as Nautobot answers)."""
     session = db_session()
-    get_or_404(session, JobResult, result_id)
+    visible_result(session, result_id)
     return session.scalars(select(JobLogEntry).where(JobLogEntry.job_result_id == result_id)
                            .order_by(JobLogEntry.created, JobLogEntry.id)).all()
 
@@ -189,9 +204,12 @@ def result_logs(result_id):
 @bp.response(200, JobResultSchema)
 @bp.alt_response(409, description="The run has already finished.")
 def cancel_result(result_id):
-    """Cancel a run (needs run_job): a waiting run is revoked at once, a running one is stopped."""
+    """Cancel a run (needs run_job; another user's needs approve_job): a waiting run is revoked at
+    once, a running one is stopped."""
     session = db_session()
-    result = request_cancel(session, get_or_404(session, JobResult, result_id).id)
+    result = visible_result(session, result_id)
+    visibility.check_may_cancel(result, viewer())
+    result = request_cancel(session, result.id)
     session.commit()
     return result
 
@@ -201,6 +219,7 @@ def cancel_result(result_id):
 def download_file(result_id, name):
     """Download a file the run wrote."""
     session = db_session()
+    visible_result(session, result_id)
     output = session.scalars(select(JobOutputFile).where(JobOutputFile.job_result_id == result_id,
                                                          JobOutputFile.name == name)
                              .order_by(JobOutputFile.created.desc()).limit(1)).first()

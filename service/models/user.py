@@ -10,7 +10,8 @@ from service.models.base import Base, UUIDPrimaryKey, utcnow
 
 #: ``manage_repository`` registers repositories and changes their remote, branch or credentials: it
 #: decides what code runs on the workers. ``sync_repository`` only re-syncs existing ones.
-PERMISSIONS = ("run_job", "approve_job", "change_job", "sync_repository", "manage_repository", "admin")
+PERMISSIONS = ("run_job", "approve_job", "change_job", "sync_repository", "manage_repository",
+               "view_all_results", "admin")
 
 
 #: Holding the key permission grants the ones listed too.

@@ -10,6 +10,12 @@ from tests.helpers.factories import make_job, make_result
 
 
 @pytest.fixture
+def reader(make_caller):
+    """May read every run (view_all_results), and holds no other permission."""
+    return make_caller("view_all_results")
+
+
+@pytest.fixture
 def history(runtime, reader):
     """Two jobs; three runs (one per status) by two users; logs at two levels."""
     with runtime.db.session() as session:
@@ -101,7 +107,7 @@ def test_an_unknown_log_level_is_a_400_naming_it(client, reader):
 
 
 def test_cancelling_a_waiting_run_revokes_it(client, runtime, make_caller, history):
-    runner = make_caller("run_job")
+    runner = make_caller("run_job", "approve_job")
     response = client.post(f"/api/extras/job-results/{history['waiting']}/cancel/", headers=runner.headers)
     assert response.status_code == 200 and response.get_json()["status"]["value"] == "REVOKED"
     with runtime.db.session() as session:
@@ -109,7 +115,7 @@ def test_cancelling_a_waiting_run_revokes_it(client, runtime, make_caller, histo
 
 
 def test_cancelling_a_finished_run_is_a_409(client, make_caller, history):
-    runner = make_caller("run_job")
+    runner = make_caller("run_job", "approve_job")
     response = client.post(f"/api/extras/job-results/{history['done']}/cancel/", headers=runner.headers)
     assert response.status_code == 409
 

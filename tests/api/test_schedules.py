@@ -113,7 +113,7 @@ def test_a_job_needing_approval_waits_and_another_user_approves_it_into_a_run(
     approved = client.post(f"{scheduled['url']}approve/", headers=approver.headers)
     assert approved.status_code == 200
     assert approved.get_json()["approved_by_user"]["display"] == approver.username
-    runs = client.get(f"/api/extras/job-results/?job_model={gated}", headers=approver.headers).get_json()
+    runs = client.get(f"/api/extras/job-results/?job_model={gated}", headers=requester.headers).get_json()
     assert [result["task_kwargs"] for result in runs["results"]] == [{"who": "boss"}]
     again = client.post(f"{scheduled['url']}approve/", headers=approver.headers)
     assert again.status_code == 409

@@ -107,7 +107,8 @@ def test_webhook_deliveries_are_listed_newest_first_and_filtered(client, runtime
     assert bad.status_code == 400 and "outcome" in bad.get_json()
 
 
-def test_object_change_events_are_listed_and_filtered(client, runtime, reader):
+def test_object_change_events_are_listed_and_filtered(client, runtime, make_caller):
+    reader = make_caller("view_all_results")
     with runtime.db.session() as session:
         add_change(session, action="delete", object_type="ipam.prefix")
         kept = add_change(session, action="update").id

@@ -29,7 +29,7 @@ def test_deliveries_are_listed_newest_first_and_filter_by_outcome_and_repository
     assert "gitlab" not in alice.get("/webhook-deliveries/?repository=team").get_data(as_text=True)
 
 
-def test_change_events_show_which_hooks_ran_or_why_not(runtime, alice):
+def test_change_events_show_which_hooks_ran_or_why_not(runtime, admin):
     result_id = "5b1c3f1e-8a7e-4a37-9a4e-0c6f3e1d2b11"
     with runtime.db.session() as session:
         session.add_all(
@@ -55,8 +55,12 @@ def test_change_events_show_which_hooks_ran_or_why_not(runtime, alice):
                 ),
             ]
         )
-    page = alice.get("/object-change-events/").get_data(as_text=True)
+    page = admin.get("/object-change-events/").get_data(as_text=True)
     assert f"/job-results/{result_id}/" in page and "skipped: Job x is disabled." in page
     assert "No enabled job hook matches" in page
-    assert "dcim.site" not in alice.get("/object-change-events/?action=update").get_data(as_text=True)
-    assert "edge-1" not in alice.get("/object-change-events/?object_type=dcim.site").get_data(as_text=True)
+    assert "dcim.site" not in admin.get("/object-change-events/?action=update").get_data(as_text=True)
+    assert "edge-1" not in admin.get("/object-change-events/?object_type=dcim.site").get_data(as_text=True)
+
+
+def test_change_events_need_view_all_results(alice):
+    assert alice.get("/object-change-events/").status_code == 403

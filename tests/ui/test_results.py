@@ -99,10 +99,10 @@ def test_the_level_filter_hides_unticked_levels(runtime, alice):
     assert re.search(r'name="level" value="debug">', page) and 'value="error" checked' in page
 
 
-def test_sensitive_input_is_never_shown(runtime, alice):
+def test_sensitive_input_is_never_shown(runtime, alice, users):
     with runtime.db.session() as session:
         job = make_job(session, "Secret", has_sensitive_variables=True)
-        result = make_result(session, job, input_data=None)
+        result = make_result(session, job, input_data=None, user_id=users["alice"])
     assert "Sensitive input is never stored." in alice.get(f"/job-results/{result.id}/").get_data(
         as_text=True
     )
@@ -132,9 +132,10 @@ def test_the_page_of_a_running_job_polls_and_offers_cancel(runtime, alice):
     assert 'id="cancel-form"' in page
 
 
-def test_cancelling_a_waiting_run_revokes_it(runtime, alice):
+def test_cancelling_a_waiting_run_revokes_it(runtime, alice, users):
     with runtime.db.session() as session:
-        result = make_result(session, make_job(session, "Hello"), status=Status.PENDING)
+        result = make_result(session, make_job(session, "Hello"), status=Status.PENDING,
+                             user_id=users["alice"])
     response = post(alice, f"/job-results/{result.id}/cancel")
     assert response.status_code == 303
     with runtime.db.session() as session:
@@ -271,3 +272,16 @@ def test_each_attempt_of_a_retried_run_shows_the_chain_linking_the_others(runtim
     assert f"/job-results/{first.id}/" in chain and f"/job-results/{third.id}/" in chain
     assert "<strong>2</strong>" in chain and f"/job-results/{second.id}/" not in chain
     assert 'id="attempts"' not in alice.get(f"/job-results/{plain.id}/").get_data(as_text=True)
+
+
+def test_another_users_run_is_not_found_without_permission_and_its_input_hidden_with_run_job(
+    runtime, alice, login, users
+):
+    with runtime.db.session() as session:
+        result = make_result(session, make_job(session, "Hello"), input_data={"who": "bobs-secret"},
+                             user_id=users["bob"], status=Status.PENDING)
+    assert login("viewer").get(f"/job-results/{result.id}/").status_code == 404
+    page = alice.get(f"/job-results/{result.id}/").get_data(as_text=True)
+    assert "bobs-secret" not in page and "Another user's input" in page
+    assert post(alice, f"/job-results/{result.id}/cancel").status_code == 403
+    assert "bobs-secret" in login("admin").get(f"/job-results/{result.id}/").get_data(as_text=True)

@@ -13,7 +13,7 @@ def waiting_request(runtime, users, requester="alice"):
     from service.models import User
 
     with runtime.db.session() as session:
-        job = make_job(session, "Gated", name="Gated job", approval_required=True)
+        job = make_job(session, "Gated", name="Gated job", approval_required=True, supports_dryrun=True)
         schedule = request_run(
             session,
             job,

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from service.models import GitRepository, ObjectChangeEvent, WebhookDelivery
 from service.models.webhook import OUTCOMES
-from service.ui.base import bp, db
+from service.runs.visibility import VIEW_ALL_RESULTS
+from service.ui.base import bp, db, require
 from service.ui.paging import paginate
 
 EVENT_ACTIONS = ("create", "update", "delete")
@@ -31,6 +32,7 @@ def deliveries_list():
 
 @bp.get("/object-change-events/")
 def events_list():
+    require(VIEW_ALL_RESULTS)  # the objects' data, as NetBox or Nautobot sent it
     action = request.args.get("action", "")
     object_type = request.args.get("object_type", "").strip().lower()
     statement = select(ObjectChangeEvent).order_by(ObjectChangeEvent.received.desc(), ObjectChangeEvent.id)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from service.errors import Conflict, JobNotRunnable, ValidationError
 from service.infra.presence import queue_warning, workers_by_queue
 from service.models import JobResult, ScheduledJob
+from service.runs import visibility
 from service.runs.approval import needs_approval
 from service.runs.requests import enqueue_job, get_job
 from service.scheduling import create_schedule, request_run
@@ -34,7 +35,8 @@ def jobs_list():
 def _render_job(job, values, errors=None, status=200):
     fields = runform.build_fields(job)
     errors = errors or {}
-    recent = db().scalars(select(JobResult).where(JobResult.job_id == job.id)
+    mine = visibility.only_visible(select(JobResult), visibility.Viewer.of(current_user()))
+    recent = db().scalars(mine.where(JobResult.job_id == job.id)
                           .order_by(JobResult.created.desc()).limit(RECENT_RUNS)).all()
     page = render_template(
         "jobs/detail.html", job=job, fields=fields, values=values, errors=errors,

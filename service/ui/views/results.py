@@ -11,9 +11,10 @@ from sqlalchemy import select
 from service.errors import Conflict, NotFound
 from service.infra.presence import queue_warning
 from service.models import LOG_LEVELS, GitRepository, JobOutputFile, JobResult, Status
+from service.runs import visibility
 from service.runs.requests import request_cancel
 from service.runs.retries import attempt_chain
-from service.ui.base import bp, db, require, runtime
+from service.ui.base import bp, current_user, db, require, runtime
 from service.ui.formatting import duration, iso, pretty_json, status_class, when
 from service.ui.logview import line_json, render_log
 from service.ui.paging import paginate
@@ -30,15 +31,17 @@ LOG_PAGE_LINES = 1000
 @bp.get("/job-results/")
 def results_list():
     filters = ResultFilters.from_args(request.args)
-    page = paginate(db(), result_statement(filters))
+    page = paginate(db(), visibility.only_visible(result_statement(filters), viewer()))
     return render_template("results/list.html", page=page, filters=filters, statuses=Status.ALL)
 
 
+def viewer() -> visibility.Viewer:
+    return visibility.Viewer.of(current_user())
+
+
 def get_result(session, result_id: uuid.UUID) -> JobResult:
-    result = session.get(JobResult, result_id)
-    if result is None:
-        raise NotFound(f"No job result {result_id}.")
-    return result
+    """The run, if the user may see it (service.runs.visibility); NotFound otherwise."""
+    return visibility.check_visible(session.get(JobResult, result_id), viewer(), result_id)
 
 
 def output_files(session, result_id: uuid.UUID) -> list[Any]:
@@ -84,7 +87,8 @@ def result_detail(result_id: uuid.UUID):
         shown_levels=shown_levels, files=output_files(session, result.id), poll_ms=POLL_INTERVAL_MS,
         queue_warning=warning, log_page=log_page, log_pages=pages, first_line=first + 1,
         last_line=first + len(lines), listed=listed, attempts=attempt_chain(session, result),
-        live=log_page == pages and not levels)
+        live=log_page == pages and not levels,
+        shows_input=visibility.shows_input(result, viewer()))
 
 
 def _page_number(value: str | None, last: int) -> int:
@@ -125,7 +129,9 @@ def result_cancel(result_id: uuid.UUID):
     require("run_job")
     session = db()
     try:
-        request_cancel(session, get_result(session, result_id).id)
+        result = get_result(session, result_id)
+        visibility.check_may_cancel(result, viewer())
+        request_cancel(session, result.id)
     except Conflict as exc:
         session.rollback()
         flash(str(exc), "error")
@@ -138,6 +144,7 @@ def result_cancel(result_id: uuid.UUID):
 @bp.get("/job-results/<uuid:result_id>/files/<uuid:file_id>")
 def result_file(result_id: uuid.UUID, file_id: uuid.UUID):
     """Download an output file; always as an attachment, so a job's HTML never runs on our site."""
+    get_result(db(), result_id)
     output = db().get(JobOutputFile, file_id)
     if output is None or output.job_result_id != result_id:
         raise NotFound(f"No output file {file_id}.")
