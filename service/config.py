@@ -110,6 +110,8 @@ class SettingsSchema(Schema):
     output_file_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1))
     upload_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1))
     results_retention_days = fields.Integer(required=True, validate=validate.Range(min=1))
+    events_retention_days = fields.Integer(required=True, validate=validate.Range(min=1))
+    webhook_requests_per_minute = fields.Integer(required=True, validate=validate.Range(min=1))
     allow_superuser_self_approval = fields.Boolean(required=True)
     sanitiser_patterns = fields.List(fields.List(fields.String(), validate=validate.Length(equal=2)),
                                      required=True)
@@ -193,6 +195,8 @@ class Settings:
     output_file_max_bytes: int
     upload_max_bytes: int
     results_retention_days: int
+    events_retention_days: int  # webhook deliveries and object change events are kept this long
+    webhook_requests_per_minute: int  # per source address, on /webhooks/git/ (then 429)
     allow_superuser_self_approval: bool
     sanitiser_patterns: tuple[tuple[str, str], ...]
     log_level: str

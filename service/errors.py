@@ -13,6 +13,7 @@ JobsyncError                                  (service.jobs.errors)
       ├── PermissionDenied                    403  authenticated, not allowed
       ├── JobNotRunnable                      405  disabled or uninstalled job (as Nautobot answers)
       ├── Conflict                            409  e.g. a singleton job already running
+      ├── TooManyRequests                     429  a rate limit (per source address)
       ├── BrokerUnavailable                   503  the broker cannot be reached
       ├── DatabaseUnavailable                 503  the database cannot be reached
       └── NotificationFailed                  a channel refused or could not be reached (retried)
@@ -62,6 +63,11 @@ class Conflict(ServiceError):
     status = 409
 
 
+class TooManyRequests(ServiceError):
+    code = "too_many_requests"
+    status = 429
+
+
 class BrokerUnavailable(ServiceError):
     code = "broker_unavailable"
     status = 503
@@ -93,5 +99,6 @@ __all__ = [
     "RegistrationError",
     "ServiceError",
     "SoftTimeLimitExceeded",
+    "TooManyRequests",
     "ValidationError",
 ]

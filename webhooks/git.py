@@ -13,7 +13,8 @@ ping                                        200     ignored ("ping")
 a delivery id seen before                   200     duplicate: nothing started
 no or a wrong signature                     401     rejected
 repository without a webhook secret         403     rejected (closed by default)
-no repository with that slug                404     rejected
+no repository with that slug                404     not recorded (counted, logged at debug)
+over ``webhook_requests_per_minute``        429     not recorded (per source address)
 body over ``webhook_max_bytes``             413     rejected, before the body is read
 malformed body, missing ``ref``/``after``   400     rejected, naming the fields
 ==========================================  ======  ==================================
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from repos.credentials import resolve_credentials
@@ -42,6 +43,7 @@ from service.sources.deliveries import (
 from service.web.app_runtime import current_runtime
 from webhooks.bodies import read_body
 from webhooks.errors import WebhookError
+from webhooks.limits import AddressRateLimit, UnknownSlugCounter
 from webhooks.providers import detect_provider, parse_delivery, verify_signature
 from webhooks.providers.payloads import first_header, lower_keys
 
@@ -58,12 +60,15 @@ _EVENT_HEADERS = (
     "x-jobsync-event",
 )
 _REFUSED = (WebhookError, NotFound, PermissionDenied, RequestEntityTooLarge)
+#: Deliveries for unknown slugs since this process started (anyone can send them: never stored).
+unknown_slugs = UnknownSlugCounter()
 
 
 @bp.post("/<slug>")
 def receive_push(slug: str):
     """Verify, record and act on one push delivery for the repository ``slug``."""
     runtime = current_runtime()
+    _rate_limit(runtime.settings.webhook_requests_per_minute).check(request.remote_addr)
     headers = lower_keys(request.headers)
     provider, repository, refused = _provider_or_unknown(headers), None, None
     # One transaction records the delivery with the sync it joins or queues; the body is read
@@ -78,6 +83,11 @@ def receive_push(slug: str):
             delivery = parse_delivery(provider, headers, body)
         except _REFUSED as exc:
             refused = exc
+            repository = repository or _known_repository(session, slug)
+            if repository is None:
+                count = unknown_slugs.add()
+                logger.debug("Webhook for an unknown repository slug refused (%d so far)", count)
+                raise
             record_rejection(
                 session,
                 provider=provider,
@@ -109,6 +119,18 @@ def receive_push(slug: str):
         "job_result_id": str(outcome.sync_result_id) if outcome.sync_result_id else None,
     }
     return jsonify(answer), 200 if outcome.outcome == DUPLICATE or delivery.kind == "ping" else 202
+
+
+def _rate_limit(per_minute: int) -> AddressRateLimit:
+    """This app's limiter (kept with the app, so each app counts on its own)."""
+    return current_app.extensions.setdefault("webhook_rate_limit", AddressRateLimit(per_minute))
+
+
+def _known_repository(session, slug: str) -> GitRepository | None:
+    try:
+        return find_repository(session, slug)
+    except NotFound:
+        return None
 
 
 def webhook_secret(repository: GitRepository) -> str:

@@ -5,7 +5,8 @@ Also forgets idempotency keys past their 24 hours (service.runs.idempotency).
 Deletes each old run with its log entries and output files (stored in the database), and fired
 schedule slots older than the same horizon. Waiting and running work is never touched. It also
 removes dependency environments no installed job and no waiting or running run uses, beyond the
-``keep_environments`` most recently used.
+``keep_environments`` most recently used. Webhook deliveries and object change events older than
+``events_retention_days`` go too: anyone can send them, so without a horizon they would grow.
 """
 
 from __future__ import annotations
@@ -17,7 +18,17 @@ from sqlalchemy import delete, func, select
 
 from repos import environments
 from service.jobs import JobIntervals, JobRunner, system_job
-from service.models import Job, JobLogEntry, JobOutputFile, JobResult, ScheduledSlot, Status, utcnow
+from service.models import (
+    Job,
+    JobLogEntry,
+    JobOutputFile,
+    JobResult,
+    ObjectChangeEvent,
+    ScheduledSlot,
+    Status,
+    WebhookDelivery,
+    utcnow,
+)
 from service.observability import metrics
 from service.runs.idempotency import forget_expired_keys
 
@@ -72,6 +83,22 @@ def _delete_logs_of(db, result_ids: list) -> int:
         deleted += count
         if count < LOG_DELETE_BATCH:
             return deleted
+
+
+def purge_old_events(db, retention_days: int, *, now: datetime) -> dict[str, int]:
+    """Delete webhook deliveries and object change events received before the retention."""
+    cutoff = now - timedelta(days=retention_days)
+    counts = {}
+    for name, model in (("deliveries", WebhookDelivery), ("change_events", ObjectChangeEvent)):
+        counts[name] = 0
+        old = select(model.id).where(model.received < cutoff).limit(DELETE_BATCH)
+        while True:
+            with db.session() as session:
+                ids = session.scalars(old).all()
+                if not ids:
+                    break
+                counts[name] += session.execute(delete(model).where(model.id.in_(ids))).rowcount
+    return counts
 
 
 def sweep_transient_input(db, store) -> int:
@@ -132,6 +159,7 @@ class Housekeeping(JobRunner):
     def run(self) -> dict[str, int]:
         settings = self.runtime.settings
         counts = purge_old_results(self.runtime.db, settings.results_retention_days, now=utcnow())
+        counts.update(purge_old_events(self.runtime.db, settings.events_retention_days, now=utcnow()))
         counts["transient_inputs"] = sweep_transient_input(self.runtime.db, self.runtime.outbox.transient)
         with self.runtime.db.session() as session:
             counts["idempotency_keys"] = forget_expired_keys(session)
@@ -139,6 +167,7 @@ class Housekeeping(JobRunner):
         metrics.housekeeping_purged(counts)
         self.logger.info(
             "deleted %(results)d results, %(logs)d log entries, %(files)d files, %(slots)d schedule slots,"
+            " %(deliveries)d webhook deliveries, %(change_events)d change events,"
             " %(transient_inputs)d orphaned inputs, %(idempotency_keys)d idempotency keys"
             " and %(environments)d unused environments",
             counts,

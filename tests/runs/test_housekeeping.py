@@ -4,8 +4,17 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from service.models import JobLogEntry, JobOutputFile, JobResult, ScheduledSlot, Status, utcnow
-from service.runs.housekeeping import Housekeeping, purge_old_results
+from service.models import (
+    JobLogEntry,
+    JobOutputFile,
+    JobResult,
+    ObjectChangeEvent,
+    ScheduledSlot,
+    Status,
+    WebhookDelivery,
+    utcnow,
+)
+from service.runs.housekeeping import Housekeeping, purge_old_events, purge_old_results
 from service.scheduling.loop import Scheduler
 from service.worker import engine
 from tests.helpers.factories import make_job, make_result
@@ -96,3 +105,21 @@ def test_the_rows_housekeeping_purges_are_counted_in_the_metrics(runtime):
             make_result(session, job, status=Status.SUCCESS, created=old, completed=old)
     engine.run_job_result(runtime, str(Housekeeping.enqueue().id))
     assert purged("results") == before + 2
+
+
+def test_housekeeping_deletes_deliveries_and_change_events_past_their_retention(runtime):
+    now = utcnow()
+    old = now - timedelta(days=31)
+    with runtime.db.session() as session:
+        session.add_all([
+            WebhookDelivery(provider="github", outcome="rejected", reason="old", received=old),
+            WebhookDelivery(provider="github", outcome="rejected", reason="new", received=now),
+            ObjectChangeEvent(request_id="old", action="update", object_type="dcim.device", object_id="1",
+                              matched=[], received=old),
+            ObjectChangeEvent(request_id="new", action="update", object_type="dcim.device", object_id="1",
+                              matched=[], received=now),
+        ])
+    assert purge_old_events(runtime.db, 30, now=now) == {"deliveries": 1, "change_events": 1}
+    with runtime.db.session() as session:
+        assert session.scalars(select(WebhookDelivery.reason)).all() == ["new"]
+        assert session.scalars(select(ObjectChangeEvent.request_id)).all() == ["new"]

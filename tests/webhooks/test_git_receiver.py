@@ -12,6 +12,8 @@ from sqlalchemy import update
 from service.models import GitRepository, JobResult, Status, utcnow
 from tests.helpers.senders import GITHUB, MISSING, PROVIDERS, VALID, WRONG, ZERO
 from tests.helpers.webhooks import deliveries, sync_results
+from webhooks import git as git_receiver
+from webhooks.limits import AddressRateLimit
 
 URL = "/webhooks/git/demo"
 SHA = "c0ffee" + "0" * 34
@@ -154,11 +156,31 @@ def test_a_github_form_encoded_delivery_is_accepted_like_json(client, runtime, r
     assert (response.status_code, response.json["outcome"]) == (202, "accepted")
 
 
-def test_an_unknown_slug_answers_404_and_is_recorded(client, runtime, repository):
-    response = post(client, url="/webhooks/git/nope")
-    assert (response.status_code, response.json["error"]["code"]) == (404, "not_found")
-    [record] = deliveries(runtime)
-    assert (record.outcome, record.repository_id, record.provider) == ("rejected", None, "github")
+def test_an_unknown_slug_answers_404_and_stores_nothing_only_counts(client, runtime, repository):
+    before = git_receiver.unknown_slugs.count
+    for _ in range(5):
+        response = post(client, url="/webhooks/git/nope")
+        assert (response.status_code, response.json["error"]["code"]) == (404, "not_found")
+    assert deliveries(runtime) == []
+    assert git_receiver.unknown_slugs.count == before + 5
+
+
+def test_an_oversized_body_for_an_unknown_slug_stores_nothing(client, runtime, settings, repository):
+    body = b"x" * (settings.webhook_max_bytes + 1)
+    response = client.post("/webhooks/git/nope", data=body, headers=GITHUB.headers(body))
+    assert response.status_code == 413 and deliveries(runtime) == []
+
+
+def test_one_address_over_the_rate_limit_gets_429_and_nothing_is_stored(app, client, runtime, repository):
+    app.extensions["webhook_rate_limit"] = AddressRateLimit(3)
+    answers = [post(client, url="/webhooks/git/nope").status_code for _ in range(3)]
+    refused = post(client)
+    assert answers == [404, 404, 404]
+    assert (refused.status_code, refused.json["error"]["code"]) == (429, "too_many_requests")
+    assert deliveries(runtime) == []
+    elsewhere = {"REMOTE_ADDR": "10.0.0.9"}
+    other = client.post(URL, data=b"{}", headers=GITHUB.headers(b"{}"), environ_base=elsewhere)
+    assert other.status_code != 429
 
 
 def test_a_repository_without_a_webhook_secret_refuses_deliveries_with_403(client, runtime, repository):
