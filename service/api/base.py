@@ -19,6 +19,7 @@ from webargs.flaskparser import FlaskParser
 
 from service.errors import NotFound, ValidationError
 from service.web.app_runtime import current_runtime
+from service.web.json_input import StrictJSONProvider, refuse_bad_json
 
 #: The Nautobot REST API version whose shapes jobsync answers with (pynautobot reads it).
 NAUTOBOT_API_VERSION = "2.4"
@@ -63,10 +64,12 @@ def init_api(app: Flask) -> Api:
         API_TITLE="jobsync", API_VERSION=NAUTOBOT_API_VERSION, OPENAPI_VERSION=OPENAPI_VERSION,
         OPENAPI_URL_PREFIX="/api", OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={"security": [{"tokenAuth": []}], "info": {"description": API_DESCRIPTION}})
+    app.json = StrictJSONProvider(app)  # request bodies: no NaN, no huge integers, bounded depth
     app.json.sort_keys = False  # keep Nautobot's order: id, object_type, display, url first
     api = Api(app)
     api.spec.components.security_scheme("tokenAuth", TOKEN_SCHEME)
     app.teardown_appcontext(_close_session)
+    app.before_request(refuse_bad_json)  # before authentication, so before any policy
     app.before_request(refuse_null_characters)
 
     @app.after_request

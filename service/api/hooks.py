@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from service.api.base import Blueprint, commit, db_session, get_or_404
 from service.api.fields import ModelSchema, ObjectUrl, brief, multi, object_type
-from service.api.pagination import PageQuery, page_of, paginate
+from service.api.pagination import MAX_SEARCH_LENGTH, PageQuery, page_of, paginate
 from service.api.related import apply_receiver_values, content_types_field, job_ids_named, job_reference_field
 from service.errors import ValidationError
 from service.models import JobHook
@@ -59,7 +59,7 @@ class JobHookFilter(PageQuery):
     name = multi(fields.String())
     job = multi(fields.String(metadata={"description": "Job UUID, name or class path."}))
     enabled = fields.Boolean()
-    q = fields.String()
+    q = fields.String(validate=validate.Length(max=MAX_SEARCH_LENGTH))
 
 
 def filter_hooks(args: dict[str, Any]):

@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 
 from service.api.base import Blueprint, db_session
 from service.api.fields import ModelSchema, ObjectUrl, brief, multi, object_type
-from service.api.pagination import PageQuery, page_of, paginate
+from service.api.pagination import MAX_SEARCH_LENGTH, PageQuery, page_of, paginate
 from service.models import OVERRIDABLE_FIELDS, Job
 from service.runs.requests import get_job
 from service.sources.overrides import update_job_settings
@@ -91,7 +91,8 @@ JobPatchSchema = type("JobPatchSchema", (_JobPatchFields,), _overridable_fields(
 
 
 class JobFilter(PageQuery):
-    q = fields.String(metadata={"description": "Search name, grouping and description."})
+    q = fields.String(validate=validate.Length(max=MAX_SEARCH_LENGTH),
+                      metadata={"description": "Search name, grouping and description."})
     grouping = multi(fields.String())
     name = multi(fields.String())
     module_name = multi(fields.String())

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from service.api.base import Blueprint, db_session, get_or_404
 from service.api.fields import Computed, ModelSchema, ObjectUrl, Reference, multi, object_type
-from service.api.pagination import PageQuery, page_of, paginate
+from service.api.pagination import MAX_SEARCH_LENGTH, PageQuery, page_of, paginate
 from service.errors import NotFound
 from service.models import LOG_LEVELS, JobLogEntry
 from service.runs import visibility
@@ -35,7 +35,8 @@ class JobLogFilter(PageQuery):
     job_result = multi(fields.UUID())
     log_level = multi(fields.String(validate=validate.OneOf(LOG_LEVELS)))
     grouping = multi(fields.String())
-    q = fields.String(metadata={"description": "Search the messages."})
+    q = fields.String(validate=validate.Length(max=MAX_SEARCH_LENGTH),
+                      metadata={"description": "Search the messages."})
 
 
 def filter_logs(args: dict[str, Any]):

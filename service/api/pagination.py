@@ -16,6 +16,8 @@ from service.infra.pages import count_rows, fetch_page
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
+#: Longest ``q=`` search: a LIKE pattern longer than this is refused by SQLite, and no name is that long.
+MAX_SEARCH_LENGTH = 200
 
 
 class PageQuery(ma.Schema):

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 
 from service.api.base import Blueprint, commit, db_session, get_or_404
 from service.api.fields import ModelSchema, ObjectUrl, multi, object_type
-from service.api.pagination import PageQuery, page_of, paginate
+from service.api.pagination import MAX_SEARCH_LENGTH, PageQuery, page_of, paginate
 from service.api.results import JobResultSchema
 from service.models import GitRepository, User
 from service.sources.repositories import add_repository, remove_repository, update_repository
@@ -73,7 +73,8 @@ class GitRepositoryPatchSchema(GitRepositoryInputSchema):
 class GitRepositoryFilter(PageQuery):
     name = multi(fields.String())
     slug = multi(fields.String())
-    q = fields.String(metadata={"description": "Search names and remote URLs."})
+    q = fields.String(validate=validate.Length(max=MAX_SEARCH_LENGTH),
+                      metadata={"description": "Search names and remote URLs."})
 
 
 class SyncResponseSchema(ma.Schema):

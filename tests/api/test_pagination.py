@@ -80,3 +80,10 @@ def test_the_page_size_defaults_to_50_and_never_exceeds_1000(requested, size):
 def test_a_bad_filter_value_is_a_400_naming_the_filter(client, admin, path, query, field):
     response = client.get(f"{path}?{query}", headers=admin.headers)
     assert response.status_code == 400 and field in response.get_json()
+
+
+def test_a_50000_character_search_is_a_400_naming_q(client, make_caller):
+    caller = make_caller()
+    for url in ("/api/extras/job-logs/", "/api/extras/jobs/", "/api/extras/git-repositories/"):
+        response = client.get(url, query_string={"q": "x" * 50_000}, headers=caller.headers)
+        assert response.status_code == 400 and "q" in response.get_json()["error"]["fields"], url
