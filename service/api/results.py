@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import marshmallow as ma
-from flask import Response, g
+from flask import Response, g, jsonify, request
 from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -191,13 +191,20 @@ def retrieve_result(result_id):
 
 
 @bp.get("/<uuid:result_id>/logs/")
+@bp.arguments(PageQuery, location="query", as_kwargs=False)
 @bp.response(200, JobLogEntrySchema(many=True))
-def result_logs(result_id):
-    """List the run's log entries, oldest first (a plain list, as Nautobot answers)."""
+@bp.alt_response(200, schema=page_of(JobLogEntrySchema), description="With limit or offset: one page.")
+def result_logs(args, result_id):
+    """List the run's log entries, oldest first: a plain list, as Nautobot answers, or with ``limit``
+    or ``offset`` one page ``{count, next, previous, results}``, so a long log can be read in parts."""
     session = db_session()
     visible_result(session, result_id)
-    return session.scalars(select(JobLogEntry).where(JobLogEntry.job_result_id == result_id)
-                           .order_by(JobLogEntry.created, JobLogEntry.id)).all()
+    statement = (select(JobLogEntry).where(JobLogEntry.job_result_id == result_id)
+                 .order_by(JobLogEntry.created, JobLogEntry.id))
+    if "limit" in request.args or "offset" in request.args:
+        page = paginate(session, statement, args)
+        return jsonify(dict(page, results=JobLogEntrySchema(many=True).dump(page["results"])))
+    return session.scalars(statement).all()
 
 
 @bp.post("/<uuid:result_id>/cancel/")

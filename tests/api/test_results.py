@@ -167,3 +167,11 @@ def test_a_result_shows_the_dependency_environment_it_ran_with(client, reader, r
         "environment"] is None
     job_shown = client.get(f"/api/extras/jobs/{job.id}/", headers=reader.headers).get_json()
     assert job_shown["environment_key"] == "ab" * 16
+
+
+def test_a_results_logs_page_with_limit_and_offset(client, reader, history):
+    url = f"/api/extras/job-results/{history['done']}/logs/"
+    first = client.get(f"{url}?limit=1", headers=reader.headers).get_json()
+    assert first["count"] == 2 and [entry["message"] for entry in first["results"]] == ["all fine"]
+    second = client.get(first["next"], headers=reader.headers).get_json()
+    assert [entry["message"] for entry in second["results"]] == ["but odd"] and second["next"] is None
