@@ -1,14 +1,14 @@
 """jobs.supports_dryrun: whether a job really honours a dry run (a DryRunVar or run(data, commit))
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0012
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
