@@ -157,6 +157,8 @@ class Job:
             "retries": options.retries,
             "retry_backoff": options.retry_backoff.as_dict(),
             "retry_on": class_names(options.retry_on),
+            "on_success_run": list(options.on_success_run),
+            "on_failure_run": list(options.on_failure_run),
             "is_job_hook_receiver": cls._receiver_kind == "job_hook",
             "is_job_button_receiver": cls._receiver_kind == "job_button",
             "supports_dryrun": cls.supports_dryrun(),

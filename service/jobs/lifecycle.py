@@ -44,6 +44,7 @@ class RunOutcome:
     log_counts: dict[str, int]
     dryrun: bool
     retryable: bool = False  # failed by an exception its Meta.retry_on names, and retries are declared
+    chained: bool = False  # its Meta names jobs to start next (on_success_run / on_failure_run)
 
 
 def error_text(exc: BaseException) -> str:
@@ -111,7 +112,16 @@ class _Run:
             log_counts=dict(self.recorder.counts),
             dryrun=dryrun,
             retryable=self.failed and self.retryable,
+            chained=self.chained,
         )
+
+    @property
+    def chained(self) -> bool:
+        try:
+            options = self.job_class.options()
+        except Exception:  # a bad Meta failed the run at initialization
+            return False
+        return bool(options.on_success_run or options.on_failure_run)
 
     @property
     def retryable(self) -> bool:

@@ -49,6 +49,8 @@ class JobOptions:
     retries: int = 0
     retry_backoff: Backoff = Backoff()
     retry_on: tuple[type[BaseException], ...] = (Exception,)
+    on_success_run: tuple[str, ...] = ()  # class paths of jobs to start when a run succeeds
+    on_failure_run: tuple[str, ...] = ()  # ... or fails for good (no retry left)
 
     @property
     def summary(self) -> str:
@@ -87,6 +89,8 @@ def read_options(job_class: type) -> JobOptions:
         task_queues=_names(job_class, "task_queues", get("task_queues", ())),
         **_concurrency(job_class, meta),
         **_retries(job_class, meta),
+        on_success_run=_chain(job_class, "on_success_run", get("on_success_run", ())),
+        on_failure_run=_chain(job_class, "on_failure_run", get("on_failure_run", ())),
         **flags,
     )
 
@@ -131,6 +135,16 @@ def _retries(job_class: type, meta: Any) -> dict[str, Any]:
         except ValueError as exc:
             raise RegistrationError(f"{job_class.__qualname__}.Meta.{attr} {exc}.") from None
     return options
+
+
+def _chain(job_class: type, attr: str, value: Any) -> tuple[str, ...]:
+    """One class path (``<namespace>/<module>/<Class>``) or a list of them."""
+    paths = (value,) if isinstance(value, str) else value
+    if not isinstance(paths, (list, tuple)) or not all(
+        isinstance(path, str) and path.count("/") >= 2 for path in paths
+    ):
+        raise _refuse(job_class, attr, "a class path such as 'team/jobs.backup/Backup', or a list", value)
+    return tuple(paths)
 
 
 def grouping_of(job_class: type) -> str:

@@ -64,6 +64,8 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     retries: Mapped[int] = mapped_column(default=0)  # attempts after the first: service.jobs.retries
     retry_backoff: Mapped[dict | None]  # base, factor, max, jitter (seconds); None: the defaults
     retry_on: Mapped[list | None]  # exception class names, for display; the child checks the classes
+    on_success_run: Mapped[list | None]  # class paths of jobs started when a run ends: service.runs.chains
+    on_failure_run: Mapped[list | None]
     variables: Mapped[list] = mapped_column(default=list)
     commit: Mapped[str | None] = mapped_column(String(64))
     environment_key: Mapped[str | None] = mapped_column(String(64))  # its commit's declared dependencies

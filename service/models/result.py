@@ -81,6 +81,9 @@ class JobResult(UUIDPrimaryKey, Base):
     retry_of: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("job_results.id", ondelete="SET NULL"), index=True)
     attempt: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Chains (service.runs.chains): the run whose ending started this one.
+    triggered_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("job_results.id", ondelete="SET NULL"), index=True)
 
     job: Mapped[Job | None] = relationship()
     user: Mapped[User | None] = relationship()

@@ -21,6 +21,7 @@ from service.infra.outbox import forget_transient_input_after_commit, send_after
 from service.infra.transient_input import may_have_transient_input
 from service.models import JobLogEntry, JobResult, Status
 from service.notifications import events as notify
+from service.runs.chains import start_next
 from service.runs.concurrency import release
 from service.runs.periodic import after_finish
 from service.runs.retries import schedule_retry
@@ -110,7 +111,8 @@ def fail_lost_runs(runtime, now: datetime) -> int:
     done = 0
     for job_result_id in ids:
         with runtime.db.session() as session:
-            acted = recover_lost_run(session, job_result_id, cutoff=cutoff, now=now)
+            acted = recover_lost_run(session, job_result_id, cutoff=cutoff, now=now,
+                                     known_queues=runtime.settings.all_queues)
         if acted:
             _notify_if_failed(runtime, job_result_id)
         done += acted
@@ -143,8 +145,12 @@ def _may_retry(result: JobResult) -> bool:
     )
 
 
-def recover_lost_run(session: Session, job_result_id: uuid.UUID, *, cutoff: datetime, now: datetime) -> int:
-    """Re-queue or end one lost run if it is still lost; return 1 if this call acted on it."""
+def recover_lost_run(
+    session: Session, job_result_id: uuid.UUID, *, cutoff: datetime, now: datetime,
+    known_queues: tuple[str, ...] = (),
+) -> int:
+    """Re-queue or end one lost run if it is still lost (starting what it chains to when it ends
+    FAILURE); return 1 if this call acted on it."""
     result = session.scalar(
         select(JobResult)
         .options(joinedload(JobResult.job))
@@ -174,8 +180,9 @@ def recover_lost_run(session: Session, job_result_id: uuid.UUID, *, cutoff: date
     if values["status"] == Status.PENDING:
         send_after_commit(session, result.id, result.queue)
     else:
-        if values["status"] == Status.FAILURE:
-            schedule_retry(session, result.id, lost=True, now=now)
+        retried = values["status"] == Status.FAILURE and schedule_retry(
+            session, result.id, lost=True, now=now) is not None
+        start_next(session, result.id, known_queues=known_queues, retrying=retried)
         after_finish(session, result.id, now=now)
     logger.warning("run %s: %s", result.id, message)
     return 1

@@ -50,6 +50,8 @@ def _extra_fields(spec: dict[str, Any]) -> dict[str, Any]:
         "retries": int(spec.get("retries") or 0),
         "retry_backoff": spec.get("retry_backoff"),
         "retry_on": spec.get("retry_on"),
+        "on_success_run": spec.get("on_success_run") or None,
+        "on_failure_run": spec.get("on_failure_run") or None,
     }
 
 

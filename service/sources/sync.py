@@ -41,6 +41,7 @@ from service.runs.runners import (
     lock_identity,
 )
 from service.sources.apply import apply_discovery, describe_plan
+from service.sources.chains import refuse_chain_loops
 from service.sources.cleanup import prune_repository
 from service.sources.environments import prepare_for_checkout
 from service.sources.repositories import open_backend
@@ -255,6 +256,7 @@ def _sync(current, repository_id: uuid.UUID, *, dryrun: bool, logger: logging.Lo
         if not dryrun:
             _record_failure(db, repository_id, message)
         raise SyncFailed(message)
+    report = refuse_chain_loops(db, slug, report)
     for error in report.module_errors:
         logger.warning(
             "Module %s failed to import; its jobs keep their last good code: %s",

@@ -120,7 +120,7 @@ def _record(
     grace = current.settings.db_outage_grace_seconds
     try:
         retry_through_outage(lambda: finish(current.db, result_id, outcome, recorder, periodic=periodic,
-                                            keyed=keyed),
+                                            keyed=keyed, known_queues=current.settings.all_queues),
                              grace_seconds=grace, what=f"run {result_id}: recording its outcome")
     except OutageOutlasted:
         _give_up(current, result_id, recorder, job_code_started=True, reason=(

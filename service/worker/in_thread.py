@@ -36,7 +36,7 @@ def run_in_thread(request: RunRequest, recorder: RunRecorder) -> ChildOutcome:
         job_class = load_class(request, _thread_loaded_commits)
     outcome = execute_request(job_class, request, _DirectSink(recorder))
     return ChildOutcome(outcome.status, outcome.result, outcome.error, outcome.traceback, outcome.log_counts,
-                        retryable=outcome.retryable)
+                        retryable=outcome.retryable, chained=outcome.chained)
 
 
 _thread_load_lock = threading.Lock()

@@ -73,6 +73,7 @@ class ChildOutcome:
     log_counts: dict = dataclasses.field(default_factory=dict)
     killed: str | None = None  # why the child was killed or died, if it was
     retryable: bool = False  # a failure its job's Meta.retry_on allows retrying (service.jobs.retries)
+    chained: bool = False  # its job starts others when it ends (service.runs.chains)
 
 
 # --- in the child -------------------------------------------------------------------------
@@ -196,6 +197,7 @@ def _run_in_child(request: RunRequest, connection, loaded_commits: dict[str, str
         "traceback": outcome.traceback,
         "log_counts": outcome.log_counts,
         "retryable": outcome.retryable,
+        "chained": outcome.chained,
     }
 
 
@@ -339,6 +341,7 @@ def _outcome(values: dict) -> ChildOutcome:
         traceback=values.get("traceback"),
         log_counts=dict(values.get("log_counts") or {}),
         retryable=bool(values.get("retryable")),
+        chained=bool(values.get("chained")),
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, insert, update
 
 from service.infra.outage import DATABASE, outage_of, outages
 from service.models import JobLogEntry, JobOutputFile, JobResult, Status, utcnow
+from service.runs.chains import start_next
 from service.runs.concurrency import release
 from service.runs.periodic import after_finish
 from service.runs.retries import schedule_retry
@@ -103,12 +104,12 @@ def write_held(connection, rows: list[dict], files: list[dict]) -> None:
 
 def finish(
     db, job_result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder, *, periodic: bool = True,
-    keyed: bool = True,
+    keyed: bool = True, known_queues: tuple[str, ...] = (),
 ) -> None:
     """Store the outcome and, in the same transaction, what follows it (a periodic run's successor,
     the release of its concurrency key, its next attempt); a run cancelled or declared lost meanwhile
     keeps that ending. ``periodic=False`` says the run has no interval, ``keyed=False`` that it holds
-    no key."""
+    no key; ``known_queues`` are where runs its job chains to may go."""
     rows, files = list(recorder.pending), list(recorder.files)  # kept until written: finish may be retried
     counts = dict(recorder.counts) or dict(outcome.log_counts or {})
     values = dict(
@@ -123,17 +124,18 @@ def finish(
     # A failure by a retried exception, or by a job process that died, may have a next attempt.
     died = outcome.killed == "died"
     retry = outcome.status == Status.FAILURE and (outcome.retryable or died)
-    if not periodic and not keyed and not retry:  # the common case: two statements, no ORM session
+    chain = known_queues if outcome.chained else None
+    if not periodic and not keyed and not retry and chain is None:  # the common case: no ORM session
         _store_outcome(db, rows, files, parameters)
     else:
         _store_outcome_and_successor(db, job_result_id, rows, files, parameters, keyed=keyed,
-                                     retry=retry, lost=died)
+                                     retry=retry, lost=died, chain=chain)
     recorder.pending, recorder.files = recorder.pending[len(rows):], recorder.files[len(files):]
 
 
 def _store_outcome_and_successor(
     db, job_result_id, rows: list[dict], files: list[dict], parameters: dict, *, keyed: bool,
-    retry: bool = False, lost: bool = False,
+    retry: bool = False, lost: bool = False, chain: tuple[str, ...] | None = None,
 ):
     try:  # the last log lines, the outcome and the successor in one transaction
         with db.session() as session:
@@ -142,8 +144,10 @@ def _store_outcome_and_successor(
             stored = connection.execute(_STORE_OUTCOME_NOTING_INTERVAL, parameters).first()
             if stored is not None and keyed:
                 release(session, job_result_id)
-            if stored is not None and retry:
-                schedule_retry(session, job_result_id, lost=lost, now=parameters["outcome_completed"])
+            retried = stored is not None and retry and schedule_retry(
+                session, job_result_id, lost=lost, now=parameters["outcome_completed"]) is not None
+            if stored is not None and chain is not None:
+                start_next(session, job_result_id, known_queues=chain, retrying=retried)
             if stored is not None and stored.interval:  # only periodic runs have anything to follow
                 after_finish(session, job_result_id)
     except Exception as exc:  # never lose the outcome (the scheduler frees a slot left behind)

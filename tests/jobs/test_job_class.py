@@ -39,6 +39,8 @@ SPEC_KEYS = {
     "retries",
     "retry_backoff",
     "retry_on",
+    "on_success_run",
+    "on_failure_run",
     "is_job_hook_receiver",
     "is_job_button_receiver",
     "supports_dryrun",
