@@ -61,6 +61,8 @@ class _JobFields(ModelSchema):
     retry_backoff = fields.Dict(dump_only=True, allow_none=True, metadata={
         "description": "Seconds between attempts: base * factor ** (retry - 1), at most max, plus jitter."})
     retry_on = fields.List(fields.String(), dump_only=True, allow_none=True)
+    on_success_run = fields.List(fields.String(), dump_only=True, allow_none=True)
+    on_failure_run = fields.List(fields.String(), dump_only=True, allow_none=True)
     supports_dryrun = fields.Method("dump_supports_dryrun", dump_only=True,
                                     metadata={"type": "boolean"})
     commit = fields.String(dump_only=True, allow_none=True,

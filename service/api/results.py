@@ -108,6 +108,7 @@ class JobResultSchema(ModelSchema):
     attempt = fields.Integer(dump_only=True, metadata={
         "description": "Which attempt of a retried run this is: 1 for the first, 2 for the first retry."})
     retry_of = Reference("JobResult", attribute="retry_of")  # the first attempt of a retried run
+    triggered_by = Reference("JobResult", attribute="triggered_by")  # the run whose ending started it
     error = fields.String(dump_only=True, allow_none=True)
     traceback = fields.String(dump_only=True, allow_none=True)
     log_counts = fields.Dict(keys=fields.String(), values=fields.Integer(), dump_only=True)

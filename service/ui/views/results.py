@@ -13,6 +13,7 @@ from service.infra.presence import queue_warning
 from service.models import LOG_LEVELS, GitRepository, JobOutputFile, JobResult, Status
 from service.runs import visibility
 from service.runs.requests import request_cancel
+from service.runs.chains import triggered_runs
 from service.runs.retries import attempt_chain
 from service.ui.base import bp, current_user, db, require, runtime
 from service.ui.formatting import duration, iso, pretty_json, status_class, when
@@ -87,6 +88,7 @@ def result_detail(result_id: uuid.UUID):
         shown_levels=shown_levels, files=output_files(session, result.id), poll_ms=POLL_INTERVAL_MS,
         queue_warning=warning, log_page=log_page, log_pages=pages, first_line=first + 1,
         last_line=first + len(lines), listed=listed, attempts=attempt_chain(session, result),
+        triggered=triggered_runs(session, result),
         live=log_page == pages and not levels,
         shows_input=visibility.shows_input(result, viewer()))
 
