@@ -12,8 +12,8 @@ from service.errors import Conflict, NotFound
 from service.infra.presence import queue_warning
 from service.models import LOG_LEVELS, GitRepository, JobOutputFile, JobResult, Status
 from service.runs import visibility
-from service.runs.requests import request_cancel
 from service.runs.chains import triggered_runs
+from service.runs.requests import request_cancel
 from service.runs.retries import attempt_chain
 from service.ui.base import bp, current_user, db, require, runtime
 from service.ui.formatting import duration, iso, pretty_json, status_class, when
