@@ -189,3 +189,17 @@ def test_a_retried_run_links_its_attempts_in_the_api(client, runtime, runner):
     assert original["attempt"] == 1 and original["retry_of"] is None
     job_shown = client.get(f"/api/extras/jobs/{job.id}/", headers=runner.headers).get_json()
     assert job_shown["retries"] == 1
+
+
+def test_a_chained_run_names_the_run_that_started_it_in_the_api(client, runtime, runner):
+    with runtime.db.session() as session:
+        job = make_job(session, "Downstream")
+        head = JobResult(job=job, name=job.name, class_path=job.class_path, status=Status.SUCCESS)
+        session.add(head)
+        session.flush()
+        following = JobResult(job=job, name=job.name, class_path=job.class_path, triggered_by=head.id)
+        session.add(following)
+        session.flush()
+        head_id, following_id = head.id, following.id
+    shown = client.get(f"/api/extras/job-results/{following_id}/", headers=runner.headers).get_json()
+    assert shown["triggered_by"]["id"] == str(head_id)

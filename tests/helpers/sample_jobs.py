@@ -5,7 +5,7 @@ import signal
 import sys
 import time
 
-from service.jobs import FileVar, IntegerVar, Job, StringVar
+from service.jobs import FileVar, IntegerVar, Job, JSONVar, StringVar
 from service.jobs.errors import SoftTimeLimitExceeded
 
 
@@ -214,6 +214,35 @@ class FlakyNarrow(Job):
 
     def run(self):
         raise ValueError("not a timeout")
+
+
+class ChainHead(Job):
+    """Starts others when it ends (the rows name which: class paths in tests carry a suffix)."""
+
+    fail_it = IntegerVar(default=0)
+
+    class Meta:
+        has_sensitive_variables = False
+        on_success_run = "system/tests.helpers.sample_jobs/Downstream"
+        on_failure_run = "system/tests.helpers.sample_jobs/Downstream"
+        retries = 1  # used when its row says so too (the tests' rows default to none)
+
+    def run(self, fail_it):
+        if fail_it:
+            raise ValueError("head failed")
+        return {"devices": 3}
+
+
+class Downstream(Job):
+    """Receives the run that started it as its ``upstream`` variable, and returns it."""
+
+    upstream = JSONVar(required=False)
+
+    class Meta:
+        has_sensitive_variables = False
+
+    def run(self, upstream=None):
+        return upstream
 
 
 def _read_environ(pid: int) -> str:

@@ -1,5 +1,6 @@
-"""Retry options: Meta.retries, retry_backoff and retry_on are checked at registration; the
-lifecycle marks which failures may be retried; the backoff grows, caps and jitters."""
+"""Retry and chain options: Meta.retries, retry_backoff, retry_on, on_success_run and on_failure_run
+are checked at registration; the lifecycle marks which failures may be retried and which runs chain;
+the backoff grows, caps and jitters."""
 
 import random
 
@@ -87,3 +88,15 @@ def test_a_success_is_not_retryable():
         return 1
     outcome = outcome_of(job_with(succeeds, retries=1))
     assert outcome.status == "SUCCESS" and not outcome.retryable
+
+
+def test_chained_jobs_are_named_by_class_path_one_or_a_list_and_anything_else_is_refused():
+    def succeeds(self):
+        return 1
+    one = job_with(succeeds, on_success_run="team/jobs.backup/Backup").options()
+    assert one.on_success_run == ("team/jobs.backup/Backup",) and one.on_failure_run == ()
+    assert outcome_of(job_with(succeeds, on_failure_run=["a/b/C", "a/b/D"])).chained
+    assert not outcome_of(job_with(succeeds)).chained
+    for bad in ("Backup", ["a/b/C", 3], 7):
+        with pytest.raises(RegistrationError, match="on_success_run"):
+            job_with(succeeds, on_success_run=bad).options()

@@ -125,3 +125,14 @@ def test_a_lost_run_of_a_job_with_retries_but_not_safe_to_repeat_is_not_retried(
     assert reload(runtime, lost.id).status == Status.FAILURE
     with runtime.db.session() as session:
         assert session.scalars(select(JobResult).where(JobResult.retry_of == lost.id)).all() == []
+
+
+def test_a_lost_run_that_fails_starts_what_its_job_chains_to_on_failure(runtime, clock):
+    with runtime.db.session() as session:
+        downstream = make_job(session, "Downstream")
+        target = downstream.class_path
+    lost = add_result(runtime, job_fields={"on_failure_run": [target]}, **started(clock, 61))
+    fail_lost_runs(runtime, clock.now)
+    with runtime.db.session() as session:
+        (following,) = session.scalars(select(JobResult).where(JobResult.triggered_by == lost.id))
+    assert following.status == Status.PENDING and following.class_path == target

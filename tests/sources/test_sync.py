@@ -236,3 +236,26 @@ def test_a_jobs_retry_policy_is_synced_onto_its_row(runtime, repository, remote)
     hello = jobs_by_path(runtime)[HELLO]
     assert hello.retries == 3 and hello.retry_on == ["builtins.TimeoutError"]
     assert (hello.retry_backoff["base"], hello.retry_backoff["factor"]) == (2.0, 4.0)
+
+
+def chained(class_name: str, next_path: str) -> str:
+    return job_module(class_name).replace(
+        f"        name = {class_name!r}\n",
+        f"        name = {class_name!r}\n        on_success_run = {next_path!r}\n",
+    )
+
+
+def test_a_chain_loop_is_refused_at_sync_as_an_error_of_the_module_closing_it(runtime, repository, remote):
+    work, _ = remote
+    write_files(work, {"jobs/hello.py": chained("Hello", WORLD)})  # Hello → World, no loop yet
+    commit(work)
+    push(work, "main")
+    sync_repository(runtime, repository.id)
+    assert jobs_by_path(runtime)[HELLO].on_success_run == [WORLD]
+    write_files(work, {"jobs/world.py": chained("World", HELLO)})  # World → Hello closes the loop
+    commit(work)
+    push(work, "main")
+    with pytest.raises(SyncFailed, match="failed to import"):
+        sync_repository(runtime, repository.id)
+    assert jobs_by_path(runtime)[WORLD].on_success_run is None  # kept as it was
+    assert "Run chain loop" in (repository_row(runtime, repository.id).sync_error or "")

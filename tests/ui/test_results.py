@@ -285,3 +285,13 @@ def test_another_users_run_is_not_found_without_permission_and_its_input_hidden_
     assert "bobs-secret" not in page and "Another user's input" in page
     assert post(alice, f"/job-results/{result.id}/cancel").status_code == 403
     assert "bobs-secret" in login("admin").get(f"/job-results/{result.id}/").get_data(as_text=True)
+
+
+def test_a_chained_run_links_the_run_that_started_it_and_that_run_lists_it(runtime, alice):
+    with runtime.db.session() as session:
+        head = make_result(session, make_job(session, "ChainHead"), status=Status.SUCCESS)
+        following = make_result(session, make_job(session, "Downstream"), triggered_by=head.id)
+    page = alice.get(f"/job-results/{following.id}/").get_data(as_text=True)
+    assert re.search(rf'id="triggered-by"><a href="/job-results/{head.id}/"', page)
+    assert f'/job-results/{following.id}/">Downstream</a>' in alice.get(f"/job-results/{head.id}/").get_data(
+        as_text=True)
