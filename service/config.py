@@ -109,6 +109,10 @@ class SettingsSchema(Schema):
     hook_loop_users = fields.List(fields.String(validate=validate.Length(min=1)), required=True)
     output_file_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1))
     upload_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1))
+    input_max_bytes = fields.Integer(required=True, validate=validate.Range(min=1))
+    log_line_max_chars = fields.Integer(required=True, validate=validate.Range(min=80))
+    log_lines_max_per_run = fields.Integer(required=True, validate=validate.Range(min=1))
+    output_files_max_per_run = fields.Integer(required=True, validate=validate.Range(min=0))
     results_retention_days = fields.Integer(required=True, validate=validate.Range(min=1))
     events_retention_days = fields.Integer(required=True, validate=validate.Range(min=1))
     webhook_requests_per_minute = fields.Integer(required=True, validate=validate.Range(min=1))
@@ -194,6 +198,10 @@ class Settings:
     hook_loop_users: tuple[str, ...]  # accounts hook jobs write back with: their changes fire no hooks
     output_file_max_bytes: int
     upload_max_bytes: int
+    input_max_bytes: int
+    log_line_max_chars: int
+    log_lines_max_per_run: int
+    output_files_max_per_run: int
     results_retention_days: int
     events_retention_days: int  # webhook deliveries and object change events are kept this long
     webhook_requests_per_minute: int  # per source address, on /webhooks/git/ (then 429)

@@ -16,6 +16,7 @@ from flask import request
 from flask.json.provider import DefaultJSONProvider
 
 from service.errors import ValidationError
+from service.web.app_runtime import current_runtime
 
 #: Deepest nesting of arrays and objects a body may have.
 MAX_DEPTH = 64
@@ -91,6 +92,10 @@ def refuse_bad_json() -> None:
     """Before any authentication: a JSON body we would not accept is a 400 on ``body``."""
     if not (request.path.startswith("/api/") and request.is_json):
         return
+    limit = current_runtime().settings.input_max_bytes
+    if (request.content_length or 0) > limit:
+        raise ValidationError({"body": [f"The body is {request.content_length} bytes; "
+                                        f"at most {limit} are accepted (input_max_bytes)."]})
     data = request.get_data(cache=True)
     if data:
         try:

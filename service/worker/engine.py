@@ -24,7 +24,7 @@ from service.worker.heartbeat import ProcessHeartbeat
 from service.worker.in_thread import run_in_thread, run_runner
 from service.worker.job_process import ChildOutcome, JobProcessPool, RunRequest
 from service.worker.live_runs import live_runs
-from service.worker.recorder import RunRecorder, finish
+from service.worker.recorder import RecordLimits, RunRecorder, finish
 from service.worker.release import release_when_back
 from service.worker.run_request import build_request
 
@@ -53,7 +53,7 @@ def _run_claimed(current, result_id: uuid.UUID, run) -> None:
     live = live_runs.add(result_id)
     try:
         _heartbeat.ensure_running(current)
-        recorder = RunRecorder(current.db, result_id)
+        recorder = RunRecorder(current.db, result_id, RecordLimits.from_settings(current.settings))
         outcome = _execute(current, run, live, recorder)
         if outcome is None:  # could not start for want of the database: nothing ran, re-queue it
             _give_up(current, result_id, recorder, job_code_started=False,

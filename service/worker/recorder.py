@@ -7,6 +7,7 @@ in memory and go with the next write, and ``finish`` can be retried until it suc
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections import Counter
@@ -42,22 +43,60 @@ _STORE_OUTCOME = (
 _STORE_OUTCOME_NOTING_INTERVAL = _STORE_OUTCOME.returning(JobResult.interval)
 
 
+@dataclasses.dataclass(frozen=True)
+class RecordLimits:
+    """How much one run may write (settings ``log_line_max_chars``, ``log_lines_max_per_run`` and
+    ``output_files_max_per_run``): a runaway job fills neither the database nor the run's page."""
+
+    line_chars: int = 10_000
+    lines: int = 1_000_000
+    files: int = 100
+
+    @classmethod
+    def from_settings(cls, settings) -> RecordLimits:
+        return cls(line_chars=settings.log_line_max_chars, lines=settings.log_lines_max_per_run,
+                   files=settings.output_files_max_per_run)
+
+
 class RunRecorder:
     """Writes a run's log entries and files as they arrive, each batch in its own transaction,
     so they survive whatever the job's own work does; holds them while the database is down."""
 
-    def __init__(self, db, job_result_id: uuid.UUID):
+    def __init__(self, db, job_result_id: uuid.UUID, limits: RecordLimits = RecordLimits()):
         self.db = db
         self.job_result_id = job_result_id
+        self.limits = limits
         self.pending: list[dict] = []
         self.files: list[dict] = []  # output files not yet written (the database was down)
         self.counts: Counter[str] = Counter()
+        self.lines = self.dropped = self.file_count = 0
 
     def log(self, entry: dict) -> None:
+        self.lines += 1
+        if self.lines > self.limits.lines:
+            self.dropped += 1
+            if self.dropped == 1:
+                self._add({**entry, "level": "warning", "message": (
+                    f"Further log lines are dropped: a run may log {self.limits.lines} lines"
+                    " (log_lines_max_per_run).")})
+            return
+        message = entry.get("message") or ""
+        if len(message) > self.limits.line_chars:
+            entry = {**entry, "message": f"{message[:self.limits.line_chars]}… (cut: the line had "
+                                         f"{len(message)} characters; log_line_max_chars)"}
+        self._add(entry)
+
+    def _add(self, entry: dict) -> None:
         self.counts[entry["level"]] += 1
         self.pending.append({"id": uuid.uuid4(), "job_result_id": self.job_result_id, **entry})
 
     def file(self, name: str, content: bytes) -> None:
+        self.file_count += 1
+        if self.file_count > self.limits.files:
+            self._add({"level": "error", "grouping": "run", "created": utcnow(), "object": None,
+                       "message": f"The file {name!r} was not stored: a run may store {self.limits.files}"
+                                  " files (output_files_max_per_run)."})
+            return
         self.files.append(
             {"id": uuid.uuid4(), "job_result_id": self.job_result_id, "name": name, "content": content,
              "size": len(content), "created": utcnow()}

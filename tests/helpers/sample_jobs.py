@@ -279,3 +279,21 @@ class Traced(Job):
         with trace.get_tracer("a-job").start_as_current_span("inside-the-job"):
             self.logger.info("traced")
         return 1
+
+
+class Chatty(Job):
+    """Logs ``lines`` lines of ``width`` characters and writes ``files`` files (run limits)."""
+
+    lines = IntegerVar(default=0)
+    width = IntegerVar(default=10)
+    files = IntegerVar(default=0)
+
+    class Meta:
+        has_sensitive_variables = False
+
+    def run(self, lines, width, files):
+        for number in range(lines):
+            self.logger.info("%d:%s", number, "x" * width)
+        for number in range(files):
+            self.create_file(f"file{number}.txt", "data")
+        return "done"

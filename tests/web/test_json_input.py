@@ -41,3 +41,11 @@ def test_ordinary_numbers_are_kept():
     with pytest.raises(JSONInputError):
         parse_json("9223372036854775808")
 
+
+
+def test_a_body_over_input_max_bytes_is_a_400_naming_the_setting(client, runtime):
+    runtime.settings = runtime.settings.replace(input_max_bytes=1000)
+    body = '{"data": {"text": "' + "x" * 2000 + '"}}'
+    response = client.post(RUN, data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "input_max_bytes" in response.get_json()["error"]["fields"]["body"][0]

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from service.models import JobLogEntry, JobResult, Status
+from service.models import JobLogEntry, JobOutputFile, JobResult, Status
 from service.worker.engine import run_job_result
 from tests.helpers.factories import make_job, make_result, make_user
 
@@ -143,3 +143,24 @@ def test_job_code_sees_no_service_settings_in_its_own_or_its_ancestors_environme
     for where in ("own", "parent", "grandparent"):
         assert "JOBSYNC" not in seen[where] and "DATABASE" not in seen[where], where
     assert seen["grandparent"].startswith("refused")
+
+
+def test_a_run_that_writes_too_much_is_cut_to_the_limits_and_still_succeeds(runtime):
+    runtime.settings = runtime.settings.replace(log_line_max_chars=100, log_lines_max_per_run=5,
+                                                output_files_max_per_run=2)
+    result, logs = run_once(runtime, "Chatty", {"lines": 3, "width": 500, "files": 3})
+    assert result.status == Status.SUCCESS and result.result == "done"
+    cut = [entry.message for entry in logs if entry.level == "info"]
+    assert len(cut) == 3 and all(len(message) < 200 and "had 502 characters" in message for message in cut)
+    errors = [entry.message for entry in logs if entry.level == "error"]
+    assert errors == [
+        "The file 'file2.txt' was not stored: a run may store 2 files (output_files_max_per_run)."]
+    with runtime.db.session() as session:
+        stored = session.scalars(select(JobOutputFile.name).where(JobOutputFile.job_result_id == result.id))
+        assert sorted(stored) == ["file0.txt", "file1.txt"]
+
+    result, logs = run_once(runtime, "Chatty", {"lines": 9})
+    assert [entry.message for entry in logs][:5] == [f"{number}:xxxxxxxxxx" for number in range(5)]
+    assert [entry.message for entry in logs][5:] == [
+        "Further log lines are dropped: a run may log 5 lines (log_lines_max_per_run)."]
+    assert result.status == Status.SUCCESS and result.log_counts == {"info": 5, "warning": 1}
