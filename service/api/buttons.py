@@ -13,7 +13,7 @@ from service.api.fields import ModelSchema, ObjectUrl, brief, multi, object_type
 from service.api.pagination import MAX_SEARCH_LENGTH, PageQuery, page_of, paginate
 from service.api.related import apply_receiver_values, content_types_field, job_ids_named, job_reference_field
 from service.models import JobButton
-from service.triggers.hooks import buttons_for
+from service.triggers.buttons import buttons_for
 
 bp = Blueprint("job-buttons", __name__, url_prefix="/api/extras/job-buttons",
                description="Job buttons: run a job on one object.")

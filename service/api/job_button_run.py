@@ -13,7 +13,7 @@ from marshmallow import fields
 from service.api.base import Blueprint, db_session, get_or_404
 from service.api.results import JobResultSchema
 from service.models import JobButton, User
-from service.triggers.hooks import press_button
+from service.triggers.buttons import press_button
 from service.web.app_runtime import current_runtime
 from service.web.auth import current_principal
 

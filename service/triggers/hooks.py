@@ -1,4 +1,4 @@
-"""Job hooks and job buttons: match object changes to hooks and start their runs; press buttons.
+"""Job hooks: match object changes to hooks and start their runs (buttons: ``triggers.buttons``).
 
 An event is stored once per (request id, object type, object id, action): the same event again
 starts nothing. Each enabled hook whose content types and action flags match starts one run of
@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session, joinedload
 
 from service.errors import Conflict, JobNotRunnable, ValidationError
 from service.infra.inserts import insert_once
-from service.models import Job, JobButton, JobHook, JobResult, ObjectChangeEvent, User
+from service.models import Job, JobHook, JobResult, ObjectChangeEvent, User
 from service.runs import approval
-from service.runs.requests import PreparedRun, enqueue_job, insert_runs, prepare_run
+from service.runs.requests import PreparedRun, insert_runs, prepare_run
+from service.triggers.content_types import KEY_LENGTH, covers
 
 ACCEPTED, IGNORED, DUPLICATE = "accepted", "ignored", "duplicate"
 _ACTION_FLAGS = {"create": "type_create", "update": "type_update", "delete": "type_delete"}
-_KEY_LENGTH = 100  # the width of the key columns of ObjectChangeEvent
 _ENABLED_HOOKS = (
     select(JobHook).options(joinedload(JobHook.job)).where(JobHook.enabled.is_(True)).order_by(JobHook.name)
 )
@@ -79,7 +79,7 @@ class ChangeRecord:
 
     def event_key(self) -> str:
         """Return the request id that identifies this event; a digest of it when none fits."""
-        if self.request_id and len(self.request_id) <= _KEY_LENGTH:
+        if self.request_id and len(self.request_id) <= KEY_LENGTH:
             return self.request_id
         basis = self.request_id or json.dumps(self.as_change(), sort_keys=True, default=str)
         return "sha256:" + hashlib.sha256(basis.encode()).hexdigest()
@@ -94,18 +94,6 @@ class EventOutcome:
     event_id: uuid.UUID | None
     runs: list[uuid.UUID]
     matched: list[dict[str, Any]]
-
-
-def content_type_matches(content_type: str, object_type: str) -> bool:
-    """Tell whether ``content_type`` covers ``object_type``; a bare model name matches on its model."""
-    wanted, given = content_type.strip().lower(), object_type.strip().lower()
-    if "." in wanted and "." in given:
-        return wanted == given
-    return wanted.rpartition(".")[2] == given.rpartition(".")[2]
-
-
-def covers(content_types: list[str], object_type: str) -> bool:
-    return any(content_type_matches(content_type, object_type) for content_type in content_types)
 
 
 def record_change_event(
@@ -224,85 +212,11 @@ def skip_reason(hook: JobHook, change: ChangeRecord) -> str | None:
     return None
 
 
-def press_button(
-    session: Session,
-    button: JobButton,
-    object_type: str,
-    object_id: Any,
-    data: dict[str, Any] | None,
-    user: User | None,
-    *,
-    known_queues: tuple[str, ...],
-) -> JobResult:
-    """Run a button's job on one object: ``receive_job_button(obj)`` gets its type, id and data.
-
-    Raises ValidationError naming the problem: a disabled button, a type it does not cover, a job
-    that is not an enabled, installed job button receiver, or a bad object.
-    """
-    object_type, object_id = _check_object(object_type, object_id, data)
-    if not button.enabled:
-        raise ValidationError({"button": [f"Job button {button.name!r} is disabled."]})
-    if not covers(button.content_types, object_type):
-        covered = ", ".join(button.content_types) or "no content types"
-        raise ValidationError(
-            {
-                "object_type": [
-                    f"Job button {button.name!r} does not apply to {object_type}; it covers {covered}."
-                ]
-            }
-        )
-    job = button.job
-    problem = None if job.is_job_button_receiver else "is not a job button receiver"
-    problem = problem or (None if job.installed else "is not installed")
-    problem = problem or (None if job.enabled else "is disabled")
-    if problem:
-        raise ValidationError({"job": [f"Job {job.class_path} {problem}."]})
-    if job.approval_required:  # it came to require approval after the button was made
-        raise ValidationError({"job": [approval.receiver_problem(job, "button")]})
-    obj = {"object_type": object_type, "object_id": object_id, "data": dict(data or {})}
-    return enqueue_job(
-        session,
-        job,
-        internal_data={"object": obj},
-        known_queues=known_queues,
-        user=user,
-        object_type=object_type,
-        object_id=str(object_id),
-    )
-
-
-def buttons_for(session: Session, content_type: str) -> list[JobButton]:
-    """Return the buttons that apply to objects of ``content_type``, in display order."""
-    buttons = session.scalars(
-        select(JobButton)
-        .options(joinedload(JobButton.job))
-        .order_by(JobButton.group_name, JobButton.weight, JobButton.name)
-    )
-    return [button for button in buttons if covers(button.content_types, content_type)]
-
-
-def _check_object(object_type: Any, object_id: Any, data: Any) -> tuple[str, Any]:
-    errors: dict[str, list[str]] = {}
-    if not isinstance(object_type, str) or not object_type.strip():
-        errors["object_type"] = ["This field is required (e.g. dcim.device)."]
-    elif len(object_type) > _KEY_LENGTH:
-        errors["object_type"] = [f"At most {_KEY_LENGTH} characters."]
-    if object_id is None or object_id == "" or isinstance(object_id, bool | dict | list | float):
-        errors["object_id"] = ["This field is required: a string or an integer."]
-    elif len(str(object_id)) > _KEY_LENGTH:
-        errors["object_id"] = [f"At most {_KEY_LENGTH} characters."]
-    if data is not None and not isinstance(data, dict):
-        errors["object"] = ["Must be an object (the object's data)."]
-    if errors:
-        raise ValidationError(errors)
-    return object_type.strip().lower(), object_id
-
-
 def _check_sizes(change: ChangeRecord) -> None:
     errors = {
-        field: [f"At most {_KEY_LENGTH} characters."]
+        field: [f"At most {KEY_LENGTH} characters."]
         for field in ("object_type", "object_id")
-        if len(getattr(change, field)) > _KEY_LENGTH
+        if len(getattr(change, field)) > KEY_LENGTH
     }
     if errors:
         raise ValidationError(errors)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from service.errors import NotFound, ValidationError
 from service.models import JobButton
-from service.triggers.hooks import buttons_for, press_button
+from service.triggers.buttons import buttons_for, press_button
 from service.ui import receivers
 from service.ui.base import bp, db, known_queues, require
 
