@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+__all__ = ["chain_loops"]
+
 
 def chain_loops(edges: Mapping[str, Iterable[str]], starts: Iterable[str]) -> list[list[str]]:
     """Return each loop reachable from ``starts``, as the path that closes it (``[A, B, A]``)."""

@@ -87,6 +87,7 @@ def receive_push(slug: str):
             if repository is None:
                 count = unknown_slugs.add()
                 logger.debug("Webhook for an unknown repository slug refused (%d so far)", count)
+                metrics.webhook_delivery(provider, "rejected")  # counted, never stored
                 raise
             record_rejection(
                 session,

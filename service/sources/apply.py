@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, not_, select
 from sqlalchemy.orm import Session
 
 from repos.reconcile import SYNCED_FIELDS, JobSnapshot, SyncPlan, class_path_for, plan_sync
@@ -55,16 +55,18 @@ def _extra_fields(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _drop_class_path_clashes(session: Session, plan: SyncPlan) -> None:
+def _drop_class_path_clashes(session: Session, plan: SyncPlan, source: str) -> None:
     """Report, rather than insert, new jobs whose class path another source's job already holds.
 
     Class paths are unique across sources; a clash (a repository registered under a namespace
     before it was reserved) must not stop a sync or the worker's start with an IntegrityError.
+    Rows of this source that no repository owns any more are no clash: they are taken over.
     """
     wanted = [planned.class_path for planned in plan.added]
     if not wanted:
         return
-    taken = set(session.scalars(select(Job.class_path).where(Job.class_path.in_(wanted))))
+    orphan = and_(Job.source == source, Job.repository_id.is_(None))
+    taken = set(session.scalars(select(Job.class_path).where(Job.class_path.in_(wanted), not_(orphan))))
     for class_path in sorted(taken):
         plan.errors.append(
             f"{class_path} is already the class path of a job from another source; this one is not added."
@@ -112,7 +114,7 @@ def apply_discovery(
     plan = plan_sync(namespace, report.jobs, [snapshot(job) for job in jobs.values()], report.failed_modules)
     if dryrun:
         return plan
-    _drop_class_path_clashes(session, plan)
+    _drop_class_path_clashes(session, plan, source)
     specs = {class_path_for(namespace, f.module_name, f.class_name): f.spec for f in report.jobs}
     orphans = _orphans(session, source, [planned.class_path for planned in plan.added])
     for planned in plan.added:
