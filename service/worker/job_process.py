@@ -32,8 +32,10 @@ from service.jobs.errors import SoftTimeLimitExceeded
 
 #: Recycle a child after this many runs, bounding what job code may leak between runs.
 MAX_RUNS_PER_CHILD = 500
+# repos.environments too: a fresh child of a commit with dependencies would otherwise import it
+# (about 20 ms) before its first run.
 PRELOAD = ["service.jobs", "service.jobs.lifecycle", "repos.loader", "repos.process_guard",
-           "service.worker.job_process"]
+           "repos.environments", "service.worker.job_process"]
 
 
 @dataclasses.dataclass(frozen=True)
