@@ -35,6 +35,18 @@ def pending_row(*, now: datetime, scheduled_at: datetime | None = None, **column
     }
 
 
+#: What a follow-up run (a periodic successor, a retry) takes over from the run before it.
+FOLLOW_UP_COLUMNS = ("job_id", "name", "class_path", "runner", "user_id", "queue", "dryrun", "object_type",
+                     "object_id", "scheduled_job_id", "input_data")
+
+
+def follow_up_row(previous: JobResult, *, now: datetime, scheduled_at: datetime | None,
+                  **columns: Any) -> dict[str, Any]:
+    """A PENDING row for the run that follows ``previous``: its job, user, queue, object and input."""
+    taken = {name: getattr(previous, name) for name in FOLLOW_UP_COLUMNS}
+    return pending_row(now=now, scheduled_at=scheduled_at, **(taken | columns))
+
+
 def add_pending(
     session: Session, row: dict[str, Any], transient: dict | None = None, **related: Any
 ) -> JobResult:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from service.models import JobResult, utcnow
-from service.runs.pending import add_pending, pending_row
+from service.runs.pending import add_pending, follow_up_row
 from service.runs.runners import lock_identity, once_identity, waiting_run
 
 
@@ -41,23 +41,13 @@ def schedule_successor(session: Session, finished: JobResult, *, now: datetime) 
         is not None
     ):
         return None
-    row = pending_row(
+    row = follow_up_row(
+        finished,
         now=now,
         scheduled_at=slot,
-        job_id=finished.job_id,
-        name=finished.name,
-        class_path=finished.class_path,
-        runner=finished.runner,
-        user_id=finished.user_id,
-        queue=finished.queue,
-        commit=(finished.job or finished).commit,
+        commit=(finished.job or finished).commit,  # the next period runs the job's current version
         environment_key=(finished.job or finished).environment_key,
-        dryrun=finished.dryrun,
-        object_type=finished.object_type,
-        object_id=finished.object_id,
-        scheduled_job_id=finished.scheduled_job_id,
         interval=finished.interval,
-        input_data=finished.input_data,
     )
     return add_pending(session, row)
 

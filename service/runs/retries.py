@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from service.infra.transient_input import may_have_transient_input
 from service.jobs.retries import Backoff
 from service.models import JobLogEntry, JobResult, Status, utcnow
-from service.runs.pending import add_pending, pending_row
+from service.runs.pending import add_pending, follow_up_row
 
 
 def retries_left(failed: JobResult, *, lost: bool = False) -> bool:
@@ -50,21 +50,11 @@ def schedule_retry(
     now = now or utcnow()
     backoff = Backoff(**(failed.job.retry_backoff or {}))
     due = now + timedelta(seconds=backoff.delay(failed.attempt, rng))
-    row = pending_row(
+    row = follow_up_row(
+        failed,
         now=now,
         scheduled_at=due,
-        job_id=failed.job_id,
-        name=failed.name,
-        class_path=failed.class_path,
-        runner=failed.runner,
-        user_id=failed.user_id,
-        queue=failed.queue,
         commit=failed.commit,  # the attempt runs the code that failed, not a newer version
-        dryrun=failed.dryrun,
-        object_type=failed.object_type,
-        object_id=failed.object_id,
-        scheduled_job_id=failed.scheduled_job_id,
-        input_data=failed.input_data,
         concurrency_key=failed.concurrency_key,
         concurrency_limit=failed.concurrency_limit,
         concurrency_policy=failed.concurrency_policy,
