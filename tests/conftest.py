@@ -191,14 +191,19 @@ def _forget_outages():
 
 
 def pytest_collection_modifyitems(config, items):
-    """On the PostgreSQL pass, run only the tests that touch the database: the rest ran on SQLite's."""
-    if TEST_DB != "postgresql":
-        return
+    """On the PostgreSQL pass, run only the tests that touch the database: the rest ran on SQLite's.
+
+    Tests marked ``postgresql_only`` run on that pass alone (deselected, never skipped, on SQLite's).
+    """
     uses_database = {"database_url", "migrated_database"}
     kept, skipped = [], []
     for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        (kept if fixtures & uses_database or item.get_closest_marker("postgres") else skipped).append(item)
+        if TEST_DB != "postgresql":
+            keep = item.get_closest_marker("postgresql_only") is None
+        else:
+            fixtures = set(getattr(item, "fixturenames", ()))
+            keep = bool(fixtures & uses_database) or item.get_closest_marker("postgres") is not None
+        (kept if keep else skipped).append(item)
     if skipped:
         config.hook.pytest_deselected(items=skipped)
         items[:] = kept

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import socket
 import threading
-import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -40,15 +39,6 @@ def run_on(worker_host, result_id) -> JobResult:
     run_job_result(worker_host, str(result_id))
     with worker_host.db.session() as session:
         return session.get(JobResult, result_id)
-
-
-def wait_for(condition, *, timeout: float = 30.0, what: str = "condition") -> None:
-    """Wait until ``condition()`` is true, failing after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 class HangingListener:

@@ -4,6 +4,10 @@ import uuid
 
 import dramatiq
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk import trace as trace_sdk
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import select
 
 from service import bootstrap
@@ -12,11 +16,6 @@ from service.observability import tracing
 from service.observability.middleware import TraceContext
 from service.users import create_token, create_user
 from tests.helpers.factories import make_job
-
-trace_sdk = pytest.importorskip("opentelemetry.sdk.trace")
-from opentelemetry import trace  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from service.models import ConcurrencySlot, Job, JobResult, Status
 from service.runs.requests import enqueue_job
-from tests.conftest import TEST_DB
 from tests.helpers.factories import make_job
 from tests.helpers.hammer import hammer
 
@@ -18,12 +17,11 @@ PROCESSES, THREADS, RUNS = 3, 4, 24
 DEVICE = [{"name": "device", "type": "StringVar", "required": True, "default": None}]
 
 
+@pytest.mark.postgresql_only  # SQLite serialises every writer: the race only exists on PostgreSQL
 @pytest.mark.parametrize("limit", [1, 3])
 def test_threads_in_several_processes_never_exceed_the_limit_and_every_run_runs_once(
     runtime, database_url, tmp_path, limit
 ):
-    if TEST_DB != "postgresql":
-        pytest.skip("the race is proved on PostgreSQL (SQLite serialises every writer anyway)")
     with runtime.db.session() as session:
         job = make_job(session, concurrency_key="device:{device}", concurrency_limit=limit, variables=DEVICE)
         for _ in range(RUNS):

@@ -15,8 +15,9 @@ from service.sources.cleanup import clean_host
 from service.sources.repositories import add_repository, get_repository, remove_repository
 from service.sources.sync import request_sync, sync_repository
 from tests.helpers.git import commit, git, head, orphan_commit, push, write_files
-from tests.helpers.hosts import HangingListener, enable, enqueue, host, run_on, wait_for
+from tests.helpers.hosts import HangingListener, enable, enqueue, host, run_on
 from tests.helpers.job_sources import SELF_REGISTERING, job_module
+from tests.helpers.servers import wait_until
 from tests.helpers.sync import repository_row
 
 HELLO = "demo/jobs.hello/Hello"
@@ -239,7 +240,8 @@ def test_a_second_sync_waits_for_the_running_one_then_ends_at_the_newest_commit(
         kwargs={"logger": waiting},
     )
     second.start()
-    wait_for(lambda: any("waiting" in line for line in waiting.lines), what="the second sync to wait")
+    wait_until(lambda: any("waiting" in line for line in waiting.lines), timeout=30,
+               message="the second sync to wait")
 
     assert repository_row(runtime, repository.id).current_head is None  # it waits; nothing applied yet
     resume.set()
