@@ -65,7 +65,13 @@ def insert_pending(session: Session, runs: list[tuple[dict[str, Any], dict | Non
     """Write many PENDING runs in one INSERT, without the ORM, and send the due ones on commit."""
     if not runs:
         return
-    session.connection().execute(insert(JobResult), [row for row, _ in runs])
+    # One executemany per set of columns: runs of different jobs may carry different columns
+    # (a concurrency key or not), and every row of one executemany must bind the same ones.
+    by_columns: dict[frozenset, list[dict[str, Any]]] = {}
+    for row, _ in runs:
+        by_columns.setdefault(frozenset(row), []).append(row)
+    for rows in by_columns.values():
+        session.connection().execute(insert(JobResult), rows)
     for row, transient in runs:
         if row["enqueued"] is not None:
             send_after_commit(session, row["id"], row["queue"], transient)

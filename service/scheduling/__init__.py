@@ -14,7 +14,8 @@ Each (schedule, slot) fires once however many schedulers run (``firing``).
 """
 
 from service.scheduling.approvals import approve, deny
-from service.scheduling.firing import SlotAlreadyFired, fire_due_schedules, fire_slot, review_schedules
+from service.scheduling.firing import SlotAlreadyFired, fire_due_schedules, fire_slot
+from service.scheduling.review import review_schedules
 from service.scheduling.schedules import (
     create_schedule,
     delete_schedule,

@@ -1,31 +1,52 @@
-"""Firing due schedules (scheduler steps): each (schedule, slot) runs exactly once.
+"""Firing due schedules (a scheduler step): each (schedule, slot) runs exactly once.
 
-The ScheduledSlot row, unique per (schedule, slot), is inserted in the transaction that creates
-the run, so a second scheduler's insert fails and it creates nothing.
+Due schedules fire in batches of up to ``BATCH_SIZE``, one transaction each: one query takes the
+due schedules (oldest slot first; on PostgreSQL ``FOR UPDATE SKIP LOCKED``, so schedulers racing
+take disjoint sets), their runs are prepared in memory (``runs.requests.prepare_run``: every rule
+a single run request obeys), then one INSERT records the fired slots, one writes the runs and one
+UPDATE moves every schedule to its next slot; the runs' messages leave in one pipelined send once
+the batch has committed.
+
+The ScheduledSlot row, unique per (schedule, slot), is written in the transaction that creates
+the run: a slot that another scheduler (or an approval) fired first conflicts, gets no run, and
+its schedule only steps past it. Moving a schedule on is conditional (its next run must not be
+past the slot already), so a scheduler with a stale view never sets a schedule back.
 
 Slots missed while no scheduler ran never fire one by one (no storm after downtime): each
 schedule's ``catch_up`` policy decides. ``once`` (the default) runs the latest missed slot once;
 ``skip`` runs none of them and waits for the next slot. A slot is missed when it is more than
 ``schedule_misfire_grace_seconds`` late.
+
+One schedule whose run cannot be prepared never holds up the rest of its batch: a job that came
+to require approval holds the schedule for approval, a job that cannot run or input that no
+longer validates disables it saying why, a busy singleton skips the slot, and any other error
+skips the slot with a logged traceback (the schedule tries again at its next slot).
 """
 
 from __future__ import annotations
 
-import uuid
+import logging
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
 
 from service.errors import Conflict, JobNotRunnable, ServiceError, ValidationError
-from service.models import Job, JobResult, ScheduledJob, ScheduledSlot
+from service.models import JobResult, ScheduledJob, ScheduledSlot
 from service.observability import metrics
 from service.runs.approval import ApprovalRequired
-from service.runs.requests import enqueue_job
+from service.runs.requests import enqueue_job, insert_runs, prepare_run
+from service.scheduling.batch import Batch
 from service.scheduling.slots import latest_slot, next_slot
 
+logger = logging.getLogger(__name__)
+
 READY_STATES = ("not_required", "approved")
+#: Schedules fired per transaction: a catch-up of thousands commits (and sends) as it goes.
+BATCH_SIZE = 500
+#: Batches per step, a bound that keeps one tick finite whatever happens (500,000 schedules).
+MAX_BATCHES = 1000
 
 
 class SlotAlreadyFired(ServiceError):
@@ -39,7 +60,8 @@ def fire_slot(
 ) -> JobResult | None:
     """Create the run of ``slot`` and move the schedule on; raises SlotAlreadyFired on a race.
 
-    A singleton job still busy skips the slot (None); enqueue_job's other errors propagate.
+    One slot through the ORM, for an approval firing a one-off at once (the scheduler fires in
+    batches). A singleton job still busy skips the slot (None); enqueue_job's other errors propagate.
     """
     fired = ScheduledSlot(scheduled_job_id=schedule.id, slot_time=slot, created=now)
     described = f"{schedule.name} at {slot:%Y-%m-%d %H:%M}"  # a failed flush expires the schedule
@@ -74,46 +96,93 @@ def fire_slot(
     return result
 
 
-def _ready(now: datetime):
+def _ready():
     return and_(
         ScheduledJob.enabled.is_(True),
         ScheduledJob.job_id.is_not(None),
-        ScheduledJob.next_run_at <= now,
         ScheduledJob.approval_state.in_(READY_STATES),
     )
 
 
-def fire_due_schedules(current, now: datetime) -> int:
+def next_due(current) -> datetime | None:
+    """When the earliest ready schedule is due (None when none is), for the loop to wake then."""
+    with current.db.autocommit_engine.connect() as connection:
+        return connection.scalar(select(func.min(ScheduledJob.next_run_at)).where(_ready()))
+
+
+def fire_due_schedules(current, now: datetime, *, batch_size: int = BATCH_SIZE) -> int:
     """Scheduler step: create the run of every due schedule's latest slot; return how many."""
+    fired = 0
+    for _ in range(MAX_BATCHES):
+        taken, made = _fire_batch(current, now, batch_size)
+        fired += made
+        if taken < batch_size:
+            break
+    return fired
+
+
+def _fire_batch(current, now: datetime, size: int) -> tuple[int, int]:
+    """Fire one batch of due schedules in one transaction; return how many were taken and fired."""
     with current.db.session() as session:
-        due = session.scalars(
-            select(ScheduledJob.id).where(_ready(now)).order_by(ScheduledJob.next_run_at)
+        schedules = session.scalars(
+            select(ScheduledJob)
+            .where(_ready(), ScheduledJob.next_run_at <= now)
+            .order_by(ScheduledJob.next_run_at)
+            .limit(size)
+            .with_for_update(skip_locked=True, of=ScheduledJob)
+            .options(selectinload(ScheduledJob.job), selectinload(ScheduledJob.user))
         ).all()
-    return sum(_fire_one(current, schedule_id, now) for schedule_id in due)
+        if not schedules:
+            return 0, 0
+        batch = Batch(now)
+        for schedule in schedules:
+            _plan(session, batch, schedule, current.settings)
+        fired = _write(session, batch)
+    for slot in fired:  # committed: how late each slot's run was created
+        metrics.schedule_fired((now - slot).total_seconds())
+    return len(schedules), len(fired)
 
 
-def _fire_one(current, schedule_id: uuid.UUID, now: datetime) -> int:
-    slot = None
+def _plan(session: Session, batch: Batch, schedule: ScheduledJob, settings) -> None:
+    """Decide what ``schedule``'s latest due slot becomes: a run, a skip, a hold or a disable."""
+    now = batch.now
+    slot = latest_slot(schedule, now)
+    if slot is None:
+        return
+    following = next_slot(schedule, slot)
+    if _skips(schedule, slot, now, settings.schedule_misfire_grace_seconds):
+        batch.move(schedule.id, slot, following)  # after now: the latest due slot
+        return
+    job = schedule.job
     try:
-        with current.db.session() as session:
-            schedule = session.scalar(select(ScheduledJob).where(ScheduledJob.id == schedule_id, _ready(now)))
-            slot = schedule and latest_slot(schedule, now)
-            if slot is None:
-                return 0
-            if _skips(schedule, slot, now, current.settings.schedule_misfire_grace_seconds):
-                schedule.next_run_at = next_slot(schedule, slot)  # after now: the latest due slot
-                return 0
-            fired = fire_slot(session, schedule, slot, now=now, known_queues=current.settings.all_queues)
-        if fired is not None:  # committed: how late the slot's run was created
-            metrics.schedule_fired((now - slot).total_seconds())
-        return int(fired is not None)
-    except SlotAlreadyFired:
-        _move_past(current, schedule_id, slot)
+        if job.is_singleton and job.id in batch.singletons:  # a run of it is in this batch
+            raise Conflict(f"Job {job.class_path} is a singleton and already runs from this batch.")
+        run = prepare_run(
+            session,
+            job,
+            schedule.data,
+            known_queues=settings.all_queues,
+            user=schedule.user,
+            queue=schedule.queue,
+            dryrun=schedule.dryrun,
+            approved=schedule.approval_state == "approved",
+        )
+    except Conflict:  # a singleton still busy: the slot passes without a run
+        batch.fire(schedule.id, slot, following, None)
     except ApprovalRequired:  # its job came to require approval since: hold it until approved
-        _hold_for_approval(current, schedule_id)
+        batch.hold(schedule.id)
     except (JobNotRunnable, ValidationError) as exc:  # the job changed since it was scheduled
-        _disable(current, schedule_id, f"Could not run: {exc}")
-    return 0
+        batch.disable(schedule.id, f"Could not run: {exc}")
+    except SQLAlchemyError:
+        raise  # the transaction is spoilt: the whole batch fails and the next tick retries it
+    except Exception:  # a fault of this schedule's own must not hold up the batch
+        logger.exception("scheduled job %s: could not prepare its run at %s; skipping the slot",
+                         schedule.name, f"{slot:%Y-%m-%d %H:%M:%S}")
+        batch.move(schedule.id, slot, following)
+    else:
+        batch.fire(schedule.id, slot, following, run)
+        if job.is_singleton:
+            batch.singletons.add(job.id)
 
 
 def _skips(schedule: ScheduledJob, slot: datetime, now: datetime, grace_seconds: float) -> bool:
@@ -121,61 +190,14 @@ def _skips(schedule: ScheduledJob, slot: datetime, now: datetime, grace_seconds:
     return schedule.catch_up == "skip" and (now - slot).total_seconds() > grace_seconds
 
 
-def _move_past(current, schedule_id: uuid.UUID, slot: datetime) -> None:
-    # A slower scheduler may have written an older next run over ours: step past the fired slot.
-    with current.db.session() as session:
-        schedule = session.get(ScheduledJob, schedule_id)
-        if schedule is not None and schedule.next_run_at is not None and schedule.next_run_at <= slot:
-            schedule.next_run_at = next_slot(schedule, slot)
+def _write(session: Session, batch: Batch) -> list[datetime]:
+    """Write ``batch``'s slots, runs and moves; return the slots whose runs it created."""
+    won = batch.record_slots(session)
+    runs = [batch.run_of(schedule_id) for schedule_id in won if batch.runs.get(schedule_id) is not None]
+    insert_runs(session, runs)  # their messages leave once the batch commits
+    batch.link_slots(session, won)
+    batch.move_schedules(session, won)
+    batch.hold_schedules(session)
+    batch.disable_schedules(session)
+    return [batch.slots[schedule_id] for schedule_id in won if batch.runs.get(schedule_id) is not None]
 
-
-def _hold_for_approval(current, schedule_id: uuid.UUID) -> None:
-    with current.db.session() as session:
-        session.execute(
-            update(ScheduledJob).where(ScheduledJob.id == schedule_id).values(approval_state="needs_approval")
-        )
-
-
-def _disable(current, schedule_id: uuid.UUID, reason: str) -> None:
-    with current.db.session() as session:
-        session.execute(
-            update(ScheduledJob)
-            .where(ScheduledJob.id == schedule_id)
-            .values(enabled=False, disabled_reason=reason)
-        )
-
-
-def review_schedules(current, now: datetime) -> int:
-    """Scheduler step: disable schedules whose job cannot run, and hold those that now need approval."""
-    jobs = select(Job.id)
-    reasons = [
-        (ScheduledJob.job_id.is_(None), "Its job was deleted."),
-        (ScheduledJob.job_id.in_(jobs.where(Job.installed.is_(False))), "Its job is no longer installed."),
-        (ScheduledJob.job_id.in_(jobs.where(Job.enabled.is_(False))), "Its job is disabled."),
-        (
-            ScheduledJob.job_id.in_(jobs.where(Job.has_sensitive_variables.is_(True))),
-            "Its job now has sensitive variables, which cannot run on a schedule.",
-        ),
-    ]
-    changed = 0
-    with current.db.session() as session:
-        for condition, reason in reasons:
-            changed += session.execute(
-                update(ScheduledJob)
-                .where(ScheduledJob.enabled.is_(True), condition)
-                .values(enabled=False, disabled_reason=reason)
-            ).rowcount
-        changed += session.execute(
-            update(ScheduledJob)
-            .where(
-                ScheduledJob.approval_state == "not_required",
-                or_(
-                    ScheduledJob.dryrun.is_(False),
-                    ScheduledJob.job_id.in_(jobs.where(Job.supports_dryrun.is_(False))),
-                ),
-                ScheduledJob.next_run_at.is_not(None),
-                ScheduledJob.job_id.in_(jobs.where(Job.approval_required.is_(True))),
-            )
-            .values(approval_state="needs_approval")
-        ).rowcount
-    return changed
