@@ -30,7 +30,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from service.errors import Conflict, JobNotRunnable, ServiceError, ValidationError
 from service.models import JobResult, ScheduledJob, ScheduledSlot
@@ -130,7 +130,7 @@ def _fire_batch(current, now: datetime, size: int) -> tuple[int, int]:
             .order_by(ScheduledJob.next_run_at)
             .limit(size)
             .with_for_update(skip_locked=True, of=ScheduledJob)
-            .options(selectinload(ScheduledJob.job), selectinload(ScheduledJob.user))
+            .options(joinedload(ScheduledJob.job), joinedload(ScheduledJob.user))
         ).all()
         if not schedules:
             return 0, 0

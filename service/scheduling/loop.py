@@ -52,6 +52,10 @@ def default_steps(runtime) -> list[Step]:
     return [*bound, QueueWatch(runtime)]
 
 
+def _name(step: Step) -> str:
+    return getattr(step, "__name__", "")
+
+
 class Scheduler:
     def __init__(
         self, runtime, *, clock: Callable[[], datetime] = utcnow, steps: Iterable[Step] | None = None
@@ -92,7 +96,7 @@ class Scheduler:
 
     def fire_until(self, deadline: float, stop: threading.Event) -> None:
         """Until ``deadline`` (monotonic), fire due schedules as their slots come."""
-        fire = next((step for step in self.steps if getattr(step, "__name__", "") == "fire_due_schedules"), None)
+        fire = next((step for step in self.steps if _name(step) == "fire_due_schedules"), None)
         if fire is None:
             return
         from service.scheduling.firing import next_due
@@ -100,9 +104,9 @@ class Scheduler:
         while not stop.is_set():
             try:
                 due = next_due(self.runtime)
-            except Exception as exc:  # the tick reports the outage
+            except Exception as exc:  # the tick reports an outage; anything else once here
                 if outage_of(exc) is None:
-                    raise
+                    logger.exception("scheduler: could not read when the next schedule is due")
                 return
             left = deadline - time.monotonic()
             wait = left if due is None else min(left, (due - self.clock()).total_seconds() + 0.001)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 
 from service.models import Job, ScheduledJob
 
@@ -12,23 +12,26 @@ from service.models import Job, ScheduledJob
 def review_schedules(current, now: datetime) -> int:
     """Scheduler step: disable schedules whose job cannot run, and hold those that now need approval."""
     jobs = select(Job.id)
-    reasons = [
+    unrunnable = jobs.where(
+        or_(Job.installed.is_(False), Job.enabled.is_(False), Job.has_sensitive_variables.is_(True))
+    )
+    # One statement for every reason (this runs each tick): the first that applies is given.
+    reason = case(
         (ScheduledJob.job_id.is_(None), "Its job was deleted."),
         (ScheduledJob.job_id.in_(jobs.where(Job.installed.is_(False))), "Its job is no longer installed."),
         (ScheduledJob.job_id.in_(jobs.where(Job.enabled.is_(False))), "Its job is disabled."),
-        (
-            ScheduledJob.job_id.in_(jobs.where(Job.has_sensitive_variables.is_(True))),
-            "Its job now has sensitive variables, which cannot run on a schedule.",
-        ),
-    ]
-    changed = 0
+        else_="Its job now has sensitive variables, which cannot run on a schedule.",
+    )
     with current.db.session() as session:
-        for condition, reason in reasons:
-            changed += session.execute(
-                update(ScheduledJob)
-                .where(ScheduledJob.enabled.is_(True), condition)
-                .values(enabled=False, disabled_reason=reason)
-            ).rowcount
+        changed = session.execute(
+            update(ScheduledJob)
+            .where(
+                ScheduledJob.enabled.is_(True),
+                or_(ScheduledJob.job_id.is_(None), ScheduledJob.job_id.in_(unrunnable)),
+            )
+            .values(enabled=False, disabled_reason=reason)
+            .execution_options(synchronize_session=False)
+        ).rowcount
         changed += session.execute(
             update(ScheduledJob)
             .where(
@@ -41,5 +44,6 @@ def review_schedules(current, now: datetime) -> int:
                 ScheduledJob.job_id.in_(jobs.where(Job.approval_required.is_(True))),
             )
             .values(approval_state="needs_approval")
+            .execution_options(synchronize_session=False)
         ).rowcount
     return changed
