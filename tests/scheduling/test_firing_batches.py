@@ -59,6 +59,15 @@ def test_a_batched_run_carries_its_schedules_input_queue_and_slot(runtime, clock
     assert sent_ids(runtime, "low") == [run.id]
 
 
+def test_one_batch_fires_runs_with_and_without_a_concurrency_key(runtime, clock):
+    keyed = new_schedule(runtime, clock, name="keyed", job_fields={"concurrency_key": "site:{job}"})
+    plain = new_schedule(runtime, clock, name="plain")
+    assert fire_due_schedules(runtime, clock.now) == 2
+    with runtime.db.session() as session:
+        keys = dict(session.execute(select(JobResult.scheduled_job_id, JobResult.concurrency_key)).all())
+    assert keys[keyed.id].startswith("site:") and keys[plain.id] is None
+
+
 def test_after_downtime_batches_follow_each_schedules_catch_up_policy(runtime, clock):
     once = schedules(runtime, clock, 5, catch_up="once")
     skip = [new_schedule(runtime, clock, name=f"skipping {n}", catch_up="skip").id for n in range(5)]
