@@ -152,6 +152,7 @@ class Job:
             "is_singleton": options.is_singleton,
             "retry_on_worker_lost": options.retry_on_worker_lost,
             "concurrency_key": options.concurrency_key,
+            "concurrency_key_callable": options.concurrency_key_callable,
             "concurrency_limit": options.concurrency_limit,
             "concurrency_policy": options.concurrency_policy,
             "retries": options.retries,

@@ -1,14 +1,22 @@
-"""Concurrency keys: the ``Meta.concurrency_key`` template, checked at registration, filled per run.
+"""Concurrency keys: ``Meta.concurrency_key``, checked at registration, filled or computed per run.
 
 A key is a ``str.format`` template over the run's variables and its context (``job``, ``user``,
 ``object_type``, ``object_id``): ``"device:{device}"``, ``"site:{site.slug}"``, ``"repo"``.
 Attribute access reaches into mapping values, so ``{site.slug}`` reads ``data["site"]["slug"]``.
+
+Or it is a function ``concurrency_key(data, context) -> str`` (a plain function, a staticmethod, or
+a classmethod, which gets the job class as ``cls``): ``data`` is the run's input, ``context`` the
+names above. Being repository code, it is called only where the job's own code runs (the worker's
+job child), as the run's first step: never where the run is requested.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import string
-from collections.abc import Iterable, Mapping
+import traceback
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 #: What a run's waiting policy may be when its key is at its limit.
@@ -65,3 +73,55 @@ def format_key(template: str, values: Mapping[str, Any]) -> str:
     """Fill a key template from a run's variables and context; a missing value reads ``None``."""
     names = {name: _wrap(values.get(name)) for name in template_names(template)}
     return template.format_map(names)[:MAX_KEY_LENGTH]
+
+
+# --- keys computed by a function ---------------------------------------------------------------
+
+
+class KeyFunctionFailed(Exception):
+    """A key function raised or returned no usable key; the message names the function."""
+
+    def __init__(self, message: str, trace: str | None = None):
+        super().__init__(message)
+        self.trace = trace
+
+
+def key_function(job_class: type) -> Callable[[dict, dict], Any] | None:
+    """Return the job's key function, ready to call with ``(data, context)``; None for a template."""
+    meta = getattr(job_class, "Meta", None)
+    declared = inspect.getattr_static(meta, "concurrency_key", None) if meta is not None else None
+    if isinstance(declared, classmethod):  # bound to the job class, not to its Meta
+        return functools.partial(declared.__func__, job_class)
+    if isinstance(declared, staticmethod):
+        return declared.__func__
+    if declared is None or isinstance(declared, str) or not callable(declared):
+        return None
+    return declared
+
+
+def check_key_function(function: Callable) -> None:
+    """Raise ValueError unless ``function`` can be called as ``function(data, context)``."""
+    if inspect.isclass(function):
+        raise ValueError("it is a class; give a function taking (data, context)")
+    if inspect.iscoroutinefunction(function):
+        raise ValueError("it is async; the key must be returned, not awaited")
+    try:
+        inspect.signature(function).bind({}, {})
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"it must take (data, context): {exc}") from None
+
+
+def compute_key(job_class: type, data: Mapping[str, Any], context: Mapping[str, Any]) -> str:
+    """Call the job's key function for one run; raises KeyFunctionFailed naming it."""
+    name = f"{job_class.__qualname__}.Meta.concurrency_key"
+    function = key_function(job_class)
+    if function is None:
+        raise KeyFunctionFailed(f"{name} is not a function")
+    try:
+        key = function(dict(data), dict(context))
+    except Exception as exc:
+        trace = traceback.format_exc()
+        raise KeyFunctionFailed(f"{name} raised {type(exc).__name__}: {exc}", trace) from None
+    if not isinstance(key, str) or not key.strip():
+        raise KeyFunctionFailed(f"{name} returned {key!r}: a key must be a non-empty string")
+    return key[:MAX_KEY_LENGTH]

@@ -5,7 +5,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from .concurrency import POLICIES, check_template
+from .concurrency import POLICIES, check_key_function, check_template, key_function
 from .errors import RegistrationError
 from .retries import Backoff, read_backoff, read_retry_on
 
@@ -43,7 +43,8 @@ class JobOptions:
     task_queues: tuple[str, ...] = ()
     is_singleton: bool = False
     retry_on_worker_lost: bool = False
-    concurrency_key: str | None = None
+    concurrency_key: str | None = None  # a template; None when a function computes the key
+    concurrency_key_callable: bool = False  # the key is a function, called by the worker per run
     concurrency_limit: int = 1
     concurrency_policy: str = "queue"
     retries: int = 0
@@ -102,25 +103,28 @@ def _class_text(job_class: type, attr: str) -> str | None:
 
 
 def _concurrency(job_class: type, meta: Any) -> dict[str, Any]:
-    """``concurrency_key`` (a template over variables and context), ``_limit`` and ``_policy``."""
+    """``concurrency_key`` (a template, or a function of data and context), ``_limit`` and ``_policy``."""
     key = getattr(meta, "concurrency_key", None)
     limit = getattr(meta, "concurrency_limit", 1)
     policy = getattr(meta, "concurrency_policy", "queue")
-    if key is not None:
-        if not isinstance(key, str) or not key.strip():
-            # A callable would have to run repository code where the run is requested (the web
-            # process), which the trust model forbids: keys are templates over the run's input.
-            raise _refuse(job_class, "concurrency_key", "a format string such as 'device:{device}'", key)
-        declared = getattr(job_class, "declared_variables", dict)()
-        try:
-            check_template(key, declared)
-        except ValueError as exc:
-            raise RegistrationError(f"{job_class.__qualname__}.Meta.concurrency_key: {exc}.") from None
+    function = key_function(job_class) if key is not None and not isinstance(key, str) else None
+    try:
+        if function is not None:  # called by the worker, in the job's child: never here
+            check_key_function(function)
+            key = None
+        elif key is not None:
+            if not isinstance(key, str) or not key.strip():
+                expected = "a format string such as 'device:{device}' or a function of (data, context)"
+                raise _refuse(job_class, "concurrency_key", expected, key)
+            check_template(key, getattr(job_class, "declared_variables", dict)())
+    except ValueError as exc:
+        raise RegistrationError(f"{job_class.__qualname__}.Meta.concurrency_key: {exc}.") from None
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise _refuse(job_class, "concurrency_limit", "a whole number of at least 1", limit)
     if policy not in POLICIES:
         raise _refuse(job_class, "concurrency_policy", f"one of {', '.join(POLICIES)}", policy)
-    return {"concurrency_key": key, "concurrency_limit": limit, "concurrency_policy": policy}
+    return {"concurrency_key": key, "concurrency_key_callable": function is not None,
+            "concurrency_limit": limit, "concurrency_policy": policy}
 
 
 def _retries(job_class: type, meta: Any) -> dict[str, Any]:

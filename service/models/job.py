@@ -59,6 +59,8 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     supports_dryrun: Mapped[bool] = mapped_column(default=False, server_default=false())
     retry_on_worker_lost: Mapped[bool] = mapped_column(default=False)
     concurrency_key: Mapped[str | None] = mapped_column(String(300))  # a template: service.jobs.concurrency
+    # Discovered: the key is a function of the run's data and context, computed by the worker per run.
+    concurrency_key_callable: Mapped[bool] = mapped_column(default=False, server_default=false())
     concurrency_limit: Mapped[int] = mapped_column(default=1)
     concurrency_policy: Mapped[str] = mapped_column(String(20), default="queue")
     retries: Mapped[int] = mapped_column(default=0)  # attempts after the first: service.jobs.retries

@@ -72,7 +72,8 @@ class JobResult(UUIDPrimaryKey, Base):
     error: Mapped[str | None] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)
     log_counts: Mapped[dict] = mapped_column(default=dict)
-    # The run's filled-in concurrency key (service.runs.concurrency); None runs without one.
+    # The run's filled-in concurrency key (service.runs.concurrency); None runs without one, unless
+    # concurrency_policy is set: then its job's key function has yet to compute it (service.runs.late_keys).
     concurrency_key: Mapped[str | None] = mapped_column(String(300), index=True)
     concurrency_limit: Mapped[int | None]
     concurrency_policy: Mapped[str | None] = mapped_column(String(20))

@@ -53,12 +53,17 @@ def run_columns(
 ) -> dict[str, Any]:
     """Return a new run's concurrency columns: a singleton's class path, the job's filled-in key, or none.
 
+    A job whose key is a function gets its limit and policy with no key yet: the worker computes it.
+
     ``override`` (an admin's choice) runs it without a key, as the singleton lock override always did.
     """
     if override:
         return {}
     if job.is_singleton:  # the special case: key = class path, limit 1, policy skip
         return {"concurrency_key": job.class_path, "concurrency_limit": 1, "concurrency_policy": "skip"}
+    if job.concurrency_key_callable:  # repository code: computed by the worker (service.runs.late_keys)
+        return {"concurrency_key": None, "concurrency_limit": job.concurrency_limit,
+                "concurrency_policy": job.concurrency_policy}
     if not job.concurrency_key:
         return {}
     context = {"job": job.class_path, "user": user.username if user is not None else None,

@@ -45,6 +45,7 @@ def _extra_fields(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "retry_on_worker_lost": bool(spec.get("retry_on_worker_lost", False)),
         "concurrency_key": spec.get("concurrency_key"),
+        "concurrency_key_callable": bool(spec.get("concurrency_key_callable", False)),
         "concurrency_limit": int(spec.get("concurrency_limit") or 1),
         "concurrency_policy": spec.get("concurrency_policy") or "queue",
         "retries": int(spec.get("retries") or 0),

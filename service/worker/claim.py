@@ -57,7 +57,7 @@ _CLAIM_KEYED = (
 # What running a claimed result needs, as plain columns: no ORM objects on the hot path.
 _RUN_COLUMNS = (
     "id", "runner", "interval", "commit", "environment_key", "dryrun", "input_data", "user_id", "job_id",
-    "concurrency_key", "queue", "class_path", "enqueued",
+    "concurrency_key", "concurrency_policy", "queue", "class_path", "enqueued",
 )
 _DETAILS = (
     User.username,

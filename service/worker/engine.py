@@ -19,10 +19,12 @@ from service.infra.transient_input import may_have_transient_input
 from service.models import Status, utcnow
 from service.notifications import events as notify
 from service.observability import metrics, tracing
+from service.runs.late_keys import awaits_key
 from service.worker.claim import claim_and_load, claimed_by_this_thread
 from service.worker.heartbeat import ProcessHeartbeat
-from service.worker.in_thread import run_in_thread, run_runner
+from service.worker.in_thread import run_in_thread, run_runner, runs_in_thread
 from service.worker.job_process import ChildOutcome, JobProcessPool, RunRequest
+from service.worker.late_key import HANDED_BACK, take_key
 from service.worker.live_runs import live_runs
 from service.worker.recorder import RecordLimits, RunRecorder, finish
 from service.worker.release import release_when_back
@@ -59,8 +61,10 @@ def _run_claimed(current, result_id: uuid.UUID, run) -> None:
             _give_up(current, result_id, recorder, job_code_started=False,
                      reason="The database was unreachable while the run was being prepared.")
             return
+        if outcome is HANDED_BACK:  # it waits for the key its job's function computed, or was skipped
+            return
         _record(current, result_id, outcome, recorder, periodic=bool(run.interval),
-                keyed=bool(run.concurrency_key))
+                keyed=bool(run.concurrency_key) or awaits_key(run))
     finally:
         live_runs.remove(result_id)
     metrics.run_finished(job, run.queue, outcome.status, time.monotonic() - began)
@@ -98,6 +102,10 @@ def _execute(current, run, live, recorder: RunRecorder) -> ChildOutcome | None:
         transient = _take_transient_input(current, run)
         live.input_taken = bool(transient)
         request = build_request(current.db, current.settings, run, transient)
+        if awaits_key(run):  # its job's key function runs first, where its job code would
+            refused = take_key(current, run, request, recorder, transient, pool=_pool)
+            if refused is not None:
+                return refused
         if tracing.active():  # the job's own spans nest under the run
             request = dataclasses.replace(request, trace_context=tracing.current_carrier())
         live.job_code_started = True
@@ -141,7 +149,7 @@ def _take_transient_input(current, run) -> dict:
 
 
 def _run_isolated(settings, request: RunRequest, recorder: RunRecorder, time_limit) -> ChildOutcome:
-    if settings.isolation == "thread" and request.environment is None:  # never repository packages here
+    if runs_in_thread(settings, request):
         return run_in_thread(request, recorder)
     process = _pool.acquire(request)
     outcome = process.run(

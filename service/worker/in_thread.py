@@ -13,7 +13,14 @@ from sqlalchemy.orm import joinedload
 from service.jobs.logs import level_name
 from service.jobs.runner import find_runner
 from service.models import Job, JobResult, Status, utcnow
-from service.worker.job_process import ChildOutcome, RunRequest, execute_request, load_class
+from service.worker.job_process import (
+    ChildOutcome,
+    RunRequest,
+    compute_key_request,
+    execute_request,
+    load_class,
+    request_sanitiser,
+)
 from service.worker.recorder import RunRecorder
 
 
@@ -30,13 +37,34 @@ class _DirectSink:
         self.recorder.file(name, content)
 
 
+def runs_in_thread(settings, request: RunRequest) -> bool:
+    """Whether this request's code runs in the worker's thread: ``isolation: thread`` and no
+    dependency folder (repository packages are never imported into the worker itself)."""
+    return settings.isolation == "thread" and request.environment is None
+
+
 def run_in_thread(request: RunRequest, recorder: RunRecorder) -> ChildOutcome:
     """Trusted, high-rate work: run in this worker thread (soft limit only, no crash isolation)."""
-    with _thread_load_lock:  # sys.modules is shared by every thread of this process
-        job_class = load_class(request, _thread_loaded_commits)
+    job_class = _load_in_thread(request)
     outcome = execute_request(job_class, request, _DirectSink(recorder))
     return ChildOutcome(outcome.status, outcome.result, outcome.error, outcome.traceback, outcome.log_counts,
                         retryable=outcome.retryable, chained=outcome.chained)
+
+
+def compute_key_in_thread(request: RunRequest) -> ChildOutcome:
+    """Compute the job's concurrency key in this thread, as ``run_in_thread`` would run the job."""
+    try:
+        job_class = _load_in_thread(request)
+    except Exception as exc:  # job code failing to import is the run's failure, not the worker's
+        return ChildOutcome("FAILURE", error=f"Could not load job: {type(exc).__name__}: {exc}",
+                            traceback=traceback.format_exc())
+    answer = compute_key_request(job_class, request, request_sanitiser(request))
+    return ChildOutcome(answer["status"], answer.get("result"), answer.get("error"), answer.get("traceback"))
+
+
+def _load_in_thread(request: RunRequest):
+    with _thread_load_lock:  # sys.modules is shared by every thread of this process
+        return load_class(request, _thread_loaded_commits)
 
 
 _thread_load_lock = threading.Lock()

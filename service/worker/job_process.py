@@ -58,6 +58,7 @@ class RunRequest:
     sensitive: bool = False  # it carries sensitive input: its child is never reused
     environment: str | None = None  # the commit's dependency folder, imported ahead of ours
     trace_context: dict | None = None  # W3C trace headers of the run's span (tracing extra only)
+    key_context: dict | None = None  # set: only compute the job's concurrency key (run's context names)
 
     @property
     def reuse_key(self) -> tuple:
@@ -172,6 +173,19 @@ def execute_request(job_class, request: RunRequest, sink, sanitiser=None):
         )
 
 
+def compute_key_request(job_class, request: RunRequest, sanitiser) -> dict:
+    """Answer a key request: SUCCESS with the key as result, or FAILURE naming the key function."""
+    from service.jobs.concurrency import KeyFunctionFailed, compute_key
+
+    try:
+        key = compute_key(job_class, request.data, request.key_context or {})
+    except KeyFunctionFailed as exc:
+        trace = sanitiser(exc.trace) if exc.trace else None
+        return {"status": "FAILURE", "error": sanitiser(str(exc)), "traceback": trace, "result": None,
+                "log_counts": {}}
+    return {"status": "SUCCESS", "result": key, "log_counts": {}}
+
+
 def _run_in_child(request: RunRequest, connection, loaded_commits: dict[str, str]) -> dict:
     import traceback as traceback_module
 
@@ -186,6 +200,8 @@ def _run_in_child(request: RunRequest, connection, loaded_commits: dict[str, str
             "result": None,
             "log_counts": {},
         }
+    if request.key_context is not None:
+        return compute_key_request(job_class, request, sanitiser)
     if request.soft_time_limit:
         signal.setitimer(signal.ITIMER_REAL, request.soft_time_limit)
     try:

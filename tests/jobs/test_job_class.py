@@ -34,6 +34,7 @@ SPEC_KEYS = {
     "is_singleton",
     "retry_on_worker_lost",
     "concurrency_key",
+    "concurrency_key_callable",
     "concurrency_limit",
     "concurrency_policy",
     "retries",
