@@ -12,3 +12,12 @@ class Trivial(Job):
     def run(self):
         self.logger.info("trivial run")
         return {"ok": True}
+
+
+class TrivialComputedKey(Trivial):
+    """The same run, its concurrency key computed by a function (bench/callable_keys.py)."""
+
+    class Meta(Trivial.Meta):
+        @staticmethod
+        def concurrency_key(data, context):
+            return f"bench:{context['object_id']}"

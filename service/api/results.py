@@ -98,7 +98,8 @@ class JobResultSchema(ModelSchema):
     scheduled_at = fields.DateTime(dump_only=True, allow_none=True)
     cancel_requested = fields.Boolean(dump_only=True)
     concurrency_key = fields.String(dump_only=True, allow_none=True, metadata={
-        "description": "The concurrency key this run holds while it runs (filled in from its input)."})
+        "description": "The concurrency key this run holds while it runs (filled in from its input, or "
+                       "computed by its job's key function once a worker takes the run: null until then)."})
     waiting_for = fields.String(dump_only=True, allow_none=True, metadata={
         "description": "While PENDING for a busy concurrency key: '<key> held by <run id>'."})
     status_label = fields.String(dump_only=True, metadata={

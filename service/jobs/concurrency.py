@@ -115,8 +115,11 @@ def compute_key(job_class: type, data: Mapping[str, Any], context: Mapping[str, 
     """Call the job's key function for one run; raises KeyFunctionFailed naming it."""
     name = f"{job_class.__qualname__}.Meta.concurrency_key"
     function = key_function(job_class)
-    if function is None:
-        raise KeyFunctionFailed(f"{name} is not a function")
+    if function is None:  # a run pinned to a commit whose job had a template: fill that in
+        template = getattr(getattr(job_class, "Meta", None), "concurrency_key", None)
+        if isinstance(template, str) and template.strip():
+            return format_key(template, {**data, **context})
+        raise KeyFunctionFailed(f"{name} is neither a function nor a template")
     try:
         key = function(dict(data), dict(context))
     except Exception as exc:

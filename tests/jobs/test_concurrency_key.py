@@ -133,3 +133,9 @@ def test_a_key_function_that_raises_or_returns_no_string_fails_naming_itself(fun
     with pytest.raises(KeyFunctionFailed) as failed:
         compute_key(_job(concurrency_key=function), {}, {})
     assert says in str(failed.value)
+
+
+def test_a_run_pinned_to_a_commit_whose_job_has_a_template_gets_it_filled_in_instead():
+    assert compute_key(_job(concurrency_key="device:{device}"), {"device": "r1"}, {}) == "device:r1"
+    with pytest.raises(KeyFunctionFailed, match="neither a function nor a template"):
+        compute_key(_job(), {}, {})

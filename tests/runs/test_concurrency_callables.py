@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from service.models import ConcurrencySlot, GitRepository, Job, JobLogEntry, JobResult, Status, utcnow
 from service.runs.late_keys import Attached, attach, read_pending
@@ -131,6 +131,12 @@ def reload(runtime, run_id) -> JobResult:
 def holders(runtime, key="site:r1") -> list[uuid.UUID]:
     with runtime.db.session() as session:
         return list(session.scalars(select(ConcurrencySlot.job_result_id).where(ConcurrencySlot.key == key)))
+
+
+def attach_key(runtime, run_id, key="site:r1", worker=None) -> Attached:
+    """What this worker thread does once the key function of a run it claimed answered ``key``."""
+    with runtime.db.session() as session:
+        return attach(session, read_pending(session, run_id).keyed(key), worker=worker or worker_id())
 
 
 def calls(markers: Path) -> list[list[str]]:
@@ -284,10 +290,7 @@ def test_a_run_whose_worker_dies_holding_its_computed_key_gives_it_back_and_wake
     first, second = enqueue(runtime, KEYED, who="r1-a"), enqueue(runtime, KEYED, who="r1-b")
     for run_id in (first, second):  # each claimed, its key computed and attached by this worker thread
         claim_and_load(runtime.db, run_id)
-        with runtime.db.session() as session:
-            pending = read_pending(session, run_id)
-            attached = attach(session, pending.keyed("site:r1"), worker=worker_id())
-        assert attached is (Attached.HELD if run_id == first else Attached.WAITING)
+        assert attach_key(runtime, run_id) is (Attached.HELD if run_id == first else Attached.WAITING)
     sent_ids(runtime)  # then this worker dies
     later = utcnow() + timedelta(seconds=runtime.settings.worker_lost_seconds + 1)
     assert fail_lost_runs(runtime, later) == 1
@@ -295,3 +298,18 @@ def test_a_run_whose_worker_dies_holding_its_computed_key_gives_it_back_and_wake
     assert sent_ids(runtime) == [second]
     run_job_result(runtime, str(second))
     assert reload(runtime, second).status == Status.SUCCESS
+
+
+def test_a_cancel_that_comes_while_the_key_is_computed_is_kept_and_a_run_no_longer_ours_is_left_alone(
+    runtime, repo
+):
+    first, second, third = (enqueue(runtime, KEYED, who=who) for who in ("r1-a", "r1-b", "r1-c"))
+    for run_id in (first, second, third):
+        claim_and_load(runtime.db, run_id)
+    assert attach_key(runtime, first) is Attached.HELD
+    with runtime.db.session() as session:
+        session.execute(update(JobResult).where(JobResult.id == second).values(cancel_requested=True))
+    cancelled, gone = attach_key(runtime, second), attach_key(runtime, third, worker="another:1:2")
+    assert (cancelled, gone) == (Attached.CANCELLED, Attached.GONE)
+    assert reload(runtime, second).status == Status.STARTED  # for its worker to end REVOKED, holding nothing
+    assert reload(runtime, third).concurrency_key is None and holders(runtime) == [first]
