@@ -16,8 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
 
 from service.models import JobResult, Status, utcnow
 from service.runs.concurrency import KeyedRun, acquire, refuse
@@ -54,41 +53,44 @@ def awaits_key(run) -> bool:
     return run.concurrency_key is None and run.concurrency_policy is not None
 
 
-def read_pending(session: Session, run_id: uuid.UUID) -> KeyPending | None:
-    row = session.execute(
-        select(JobResult.id, JobResult.concurrency_limit, JobResult.concurrency_policy, JobResult.created,
-               JobResult.queue, JobResult.object_type, JobResult.object_id)
-        .where(JobResult.id == run_id)
-    ).first()
+_RUN, _WORKER = bindparam("late_run"), bindparam("late_worker")
+_PENDING = select(JobResult.id, JobResult.concurrency_limit, JobResult.concurrency_policy, JobResult.created,
+                  JobResult.queue, JobResult.object_type, JobResult.object_id).where(JobResult.id == _RUN)
+_MINE = (JobResult.id == _RUN, JobResult.status == Status.STARTED, JobResult.worker_id == _WORKER)
+_STORE_KEY = update(JobResult).where(*_MINE).values(concurrency_key=bindparam("late_key"))
+# As if never claimed, so the policy deals with it as with a run of a busy template key.
+_HAND_BACK = (
+    update(JobResult).where(*_MINE, JobResult.cancel_requested.is_(False))
+    .values(concurrency_key=bindparam("late_key"), status=Status.PENDING, started=None, heartbeat=None,
+            worker_id=None, attempts=JobResult.attempts - 1)
+)
+
+
+def read_pending(db, run_id: uuid.UUID) -> KeyPending | None:
+    with db.autocommit_engine.connect() as connection:  # one statement: no transaction to open
+        row = connection.execute(_PENDING, {"late_run": run_id}).first()
     if row is None:
         return None
     return KeyPending(row.id, row.concurrency_limit or 1, row.concurrency_policy or "queue", row.created,
                       row.queue, row.object_type, row.object_id)
 
 
-def attach(session: Session, run: KeyedRun, *, worker: str, now: datetime | None = None) -> Attached:
-    """Store ``run.key`` on the STARTED run ``worker`` claimed and take a slot, or hand it back.
-
-    All in the caller's transaction: the key, the slot or the hand-back commit together.
-    """
-    now = now or utcnow()
-    mine = (JobResult.id == run.id, JobResult.status == Status.STARTED, JobResult.worker_id == worker)
-    if not session.execute(
-        update(JobResult).where(*mine).values(concurrency_key=run.key)
-        .execution_options(synchronize_session=False)
-    ).rowcount:
-        return Attached.GONE
-    holder = acquire(session.connection(), run)
-    if holder is None:
-        return Attached.HELD
-    # As if never claimed, so the policy deals with it as with a busy template key's run.
-    handed_back = session.execute(
-        update(JobResult).where(*mine, JobResult.cancel_requested.is_(False))
-        .values(status=Status.PENDING, started=None, heartbeat=None, worker_id=None,
-                attempts=JobResult.attempts - 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not handed_back:
-        return Attached.CANCELLED  # it stays STARTED, holding no slot, for its worker to end
-    refuse(session, run, holder, now=now)
-    return Attached.SKIPPED if run.policy == "skip" else Attached.WAITING
+def attach(db, run: KeyedRun, *, worker: str, now: datetime | None = None) -> Attached:
+    """Store ``run.key`` on the STARTED run ``worker`` claimed and take a slot of it, in one
+    transaction; else hand the run back by its policy, its key stored, in another."""
+    parameters = {"late_run": run.id, "late_worker": worker, "late_key": run.key}
+    with db.engine.connect() as connection, connection.begin() as transaction:
+        if not connection.execute(_STORE_KEY, parameters).rowcount:
+            return Attached.GONE
+        holder = acquire(connection, run)
+        if holder is None:
+            return Attached.HELD
+        transaction.rollback()  # nobody saw the key taken: the policy deals with the run below
+    with db.session() as session:
+        connection = session.connection()
+        if connection.execute(_HAND_BACK, parameters).rowcount:
+            refuse(session, run, holder, now=now or utcnow())
+            return Attached.SKIPPED if run.policy == "skip" else Attached.WAITING
+        if connection.execute(_STORE_KEY, parameters).rowcount:
+            return Attached.CANCELLED  # it stays STARTED, holding no slot, for its worker to end REVOKED
+    return Attached.GONE

@@ -26,8 +26,7 @@ def take_key(current, run, request: RunRequest, recorder: RunRecorder, transient
              pool: JobProcessPool) -> ChildOutcome | None:
     """Compute the claimed run's key and take a slot of it: None when it may run now, else the
     outcome to record (the key function failed, a cancel came) or ``HANDED_BACK``."""
-    with current.db.session() as session:
-        pending = read_pending(session, run.id)
+    pending = read_pending(current.db, run.id)
     if pending is None:
         return HANDED_BACK
     context = {"job": run.class_path, "user": run.username, "object_type": pending.object_type,
@@ -39,8 +38,7 @@ def take_key(current, run, request: RunRequest, recorder: RunRecorder, transient
         return _failed(run, computed, recorder, seconds)
     if transient:  # kept for its next claim should it wait; taken back below if it runs now
         current.outbox.transient.stash(run.id, transient)
-    with current.db.session() as session:
-        attached = attach(session, pending.keyed(computed.result), worker=worker_id())
+    attached = attach(current.db, pending.keyed(computed.result), worker=worker_id())
     if transient and attached in (Attached.HELD, Attached.CANCELLED):
         current.outbox.transient.take(run.id)
     if attached is Attached.HELD:

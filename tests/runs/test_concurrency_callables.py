@@ -135,8 +135,7 @@ def holders(runtime, key="site:r1") -> list[uuid.UUID]:
 
 def attach_key(runtime, run_id, key="site:r1", worker=None) -> Attached:
     """What this worker thread does once the key function of a run it claimed answered ``key``."""
-    with runtime.db.session() as session:
-        return attach(session, read_pending(session, run_id).keyed(key), worker=worker or worker_id())
+    return attach(runtime.db, read_pending(runtime.db, run_id).keyed(key), worker=worker or worker_id())
 
 
 def calls(markers: Path) -> list[list[str]]:
