@@ -29,6 +29,7 @@ from tests.helpers.scheduling import sent_ids
 from tests.helpers.servers import wait_until
 
 KEYED, SKIPPER, SECRET = "demo/jobs.keyed/Keyed", "demo/jobs.keyed/Skipper", "demo/jobs.keyed/SecretKeyed"
+TAKER = "demo/jobs.keyed/Taker"
 HOLD_SECONDS = 60.0  # a deadline for what a held run waits on, never a measured time
 
 
@@ -82,6 +83,21 @@ def keyed_module(markers: Path, gate: Path) -> str:
                 return who
 
 
+        class Taker(Job):
+            who = StringVar()
+
+            class Meta:
+                has_sensitive_variables = False
+                concurrency_policy = "cancel_running"
+
+                @classmethod
+                def concurrency_key(cls, data, context):
+                    return site_of(data, context)
+
+            def run(self, *, who):
+                return who
+
+
         class SecretKeyed(Job):
             who = StringVar()
             token = StringVar()
@@ -93,7 +109,7 @@ def keyed_module(markers: Path, gate: Path) -> str:
                 return token == "s3cret"
 
 
-        register_jobs(Keyed, Skipper, SecretKeyed)
+        register_jobs(Keyed, Skipper, Taker, SecretKeyed)
         """)
 
 
@@ -144,7 +160,7 @@ def calls(markers: Path) -> list[list[str]]:
 
 
 @contextlib.contextmanager
-def holding(runtime, gate: Path, who="r1-hold"):
+def holding(runtime, gate: Path, who="r1-hold", ends=Status.SUCCESS):
     """A run of Keyed executing in a worker thread of this process, holding ``site:<who>``; yields its id."""
     holder = enqueue(runtime, KEYED, who=who)
     worker = threading.Thread(target=run_job_result, args=(runtime, str(holder)), daemon=True)
@@ -156,7 +172,7 @@ def holding(runtime, gate: Path, who="r1-hold"):
     finally:
         gate.touch()
         worker.join(HOLD_SECONDS)
-    assert reload(runtime, holder).status == Status.SUCCESS
+    assert reload(runtime, holder).status == ends
 
 
 def test_a_key_function_is_synced_as_such_and_one_of_the_wrong_shape_is_a_sync_error(runtime, repo):
@@ -252,6 +268,20 @@ def test_policy_skip_with_a_key_function_ends_the_run_revoked_naming_key_and_hol
         assert (row.status, row.concurrency_key) == (Status.REVOKED, "site:r1")
         assert row.error == f"Skipped: concurrency key site:r1 is held by run {holder}."
         assert holders(runtime) == [holder]
+
+
+def test_policy_cancel_running_with_a_key_function_stops_the_holder_then_runs(runtime, repo):
+    _, gate, _, _ = repo
+    with holding(runtime, gate, ends=Status.REVOKED) as holder:
+        taker = enqueue(runtime, TAKER, who="r1-t")
+        sent_ids(runtime)
+        run_job_result(runtime, str(taker))
+        assert reload(runtime, taker).blocked_by == holder and reload(runtime, holder).cancel_requested
+        wait_until(lambda: reload(runtime, holder).status == Status.REVOKED, timeout=HOLD_SECONDS,
+                   message="the holder's worker to stop it")
+    assert sent_ids(runtime) == [taker]  # the holder's ending woke it
+    run_job_result(runtime, str(taker))
+    assert reload(runtime, taker).status == Status.SUCCESS and holders(runtime) == []
 
 
 @pytest.mark.parametrize(("who", "says"), [
