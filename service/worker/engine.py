@@ -26,7 +26,8 @@ from service.worker.in_thread import run_in_thread, run_runner, runs_in_thread
 from service.worker.job_process import ChildOutcome, JobProcessPool, RunRequest
 from service.worker.late_key import HANDED_BACK, take_key
 from service.worker.live_runs import live_runs
-from service.worker.recorder import RecordLimits, RunRecorder, finish
+from service.worker.outcome import finish
+from service.worker.recorder import RecordLimits, RunRecorder
 from service.worker.release import release_when_back
 from service.worker.run_request import build_request
 
@@ -63,8 +64,8 @@ def _run_claimed(current, result_id: uuid.UUID, run) -> None:
             return
         if outcome is HANDED_BACK:  # it waits for the key its job's function computed, or was skipped
             return
-        _record(current, result_id, outcome, recorder, periodic=bool(run.interval),
-                keyed=bool(run.concurrency_key) or awaits_key(run))
+        record_outcome(current, result_id, outcome, recorder, periodic=bool(run.interval),
+                       keyed=bool(run.concurrency_key) or awaits_key(run))
     finally:
         live_runs.remove(result_id)
     metrics.run_finished(job, run.queue, outcome.status, time.monotonic() - began)
@@ -119,7 +120,7 @@ def _execute(current, run, live, recorder: RunRecorder) -> ChildOutcome | None:
         )
 
 
-def _record(
+def record_outcome(
     current, result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder, *, periodic: bool,
     keyed: bool,
 ):

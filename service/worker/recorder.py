@@ -1,8 +1,7 @@
 """Recording a run: its log lines and files as they arrive, its heartbeat, and its outcome.
 
 Through a database outage nothing is lost: log lines and files that could not be written stay
-in memory and go with the next write, and ``finish`` can be retried until it succeeds
-(service.worker.engine retries it for ``db_outage_grace_seconds``).
+in memory and go with the next write, or with the outcome (service.worker.outcome).
 """
 
 from __future__ import annotations
@@ -15,17 +14,11 @@ from collections import Counter
 from sqlalchemy import bindparam, insert, update
 
 from service.infra.outage import DATABASE, outage_of, outages
-from service.models import JobLogEntry, JobOutputFile, JobResult, Status, utcnow
-from service.runs.chains import start_next
-from service.runs.concurrency import release
-from service.runs.periodic import after_finish
-from service.runs.retries import schedule_retry
+from service.models import JobLogEntry, JobOutputFile, JobResult, utcnow
 from service.worker.claim import RUN_ID
-from service.worker.job_process import ChildOutcome
 
 logger = logging.getLogger(__name__)
 
-_OUTCOME_FIELDS = ("status", "completed", "result", "error", "traceback", "log_counts")
 _INSERT_LOGS = insert(JobLogEntry)
 _INSERT_FILES = insert(JobOutputFile)
 _BEAT = (
@@ -34,15 +27,6 @@ _BEAT = (
     .values(heartbeat=bindparam("beat"))
     .returning(JobResult.cancel_requested)
 )
-# A run cancelled or declared lost meanwhile is no longer STARTED, and keeps that ending.
-_STORE_OUTCOME = (
-    update(JobResult)
-    .where(JobResult.id == RUN_ID, JobResult.status == Status.STARTED)
-    .values({name: bindparam(f"outcome_{name}") for name in _OUTCOME_FIELDS})
-)
-_STORE_OUTCOME_NOTING_INTERVAL = _STORE_OUTCOME.returning(JobResult.interval)
-
-
 @dataclasses.dataclass(frozen=True)
 class RecordLimits:
     """How much one run may write (settings ``log_line_max_chars``, ``log_lines_max_per_run`` and
@@ -139,65 +123,3 @@ def write_held(connection, rows: list[dict], files: list[dict]) -> None:
         connection.execute(_INSERT_LOGS, rows)
     if files:
         connection.execute(_INSERT_FILES, files)
-
-
-def finish(
-    db, job_result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder, *, periodic: bool = True,
-    keyed: bool = True, known_queues: tuple[str, ...] = (),
-) -> None:
-    """Store the outcome and, in the same transaction, what follows it (a periodic run's successor,
-    the release of its concurrency key, its next attempt); a run cancelled or declared lost meanwhile
-    keeps that ending. ``periodic=False`` says the run has no interval, ``keyed=False`` that it holds
-    no key; ``known_queues`` are where runs its job chains to may go."""
-    rows, files = list(recorder.pending), list(recorder.files)  # kept until written: finish may be retried
-    counts = dict(recorder.counts) or dict(outcome.log_counts or {})
-    values = dict(
-        status=outcome.status,
-        completed=utcnow(),
-        result=outcome.result,
-        error=outcome.error,
-        traceback=outcome.traceback,
-        log_counts=counts,
-    )
-    parameters = {"run_id": job_result_id, **{f"outcome_{name}": values[name] for name in _OUTCOME_FIELDS}}
-    # A failure by a retried exception, or by a job process that died, may have a next attempt.
-    died = outcome.killed == "died"
-    retry = outcome.status == Status.FAILURE and (outcome.retryable or died)
-    chain = known_queues if outcome.chained else None
-    if not periodic and not keyed and not retry and chain is None:  # the common case: no ORM session
-        _store_outcome(db, rows, files, parameters)
-    else:
-        _store_outcome_and_successor(db, job_result_id, rows, files, parameters, keyed=keyed,
-                                     retry=retry, lost=died, chain=chain)
-    recorder.pending, recorder.files = recorder.pending[len(rows):], recorder.files[len(files):]
-
-
-def _store_outcome_and_successor(
-    db, job_result_id, rows: list[dict], files: list[dict], parameters: dict, *, keyed: bool,
-    retry: bool = False, lost: bool = False, chain: tuple[str, ...] | None = None,
-):
-    try:  # the last log lines, the outcome and the successor in one transaction
-        with db.session() as session:
-            connection = session.connection()
-            write_held(connection, rows, files)
-            stored = connection.execute(_STORE_OUTCOME_NOTING_INTERVAL, parameters).first()
-            if stored is not None and keyed:
-                release(session, job_result_id)
-            retried = stored is not None and retry and schedule_retry(
-                session, job_result_id, lost=lost, now=parameters["outcome_completed"]) is not None
-            if stored is not None and chain is not None:
-                start_next(session, job_result_id, known_queues=chain, retrying=retried)
-            if stored is not None and stored.interval:  # only periodic runs have anything to follow
-                after_finish(session, job_result_id)
-    except Exception as exc:  # never lose the outcome (the scheduler frees a slot left behind)
-        if outage_of(exc) is not None:
-            raise  # retried whole by the caller
-        logger.exception("run %s: could not schedule what follows it", job_result_id)
-        _store_outcome(db, rows, files, parameters)
-
-
-def _store_outcome(db, rows: list[dict], files: list[dict], parameters: dict) -> None:
-    """Write the last log lines, files and the outcome in one transaction."""
-    with db.engine.begin() as connection:
-        write_held(connection, rows, files)
-        connection.execute(_STORE_OUTCOME, parameters)

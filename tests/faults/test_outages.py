@@ -18,8 +18,11 @@ from service.models import Job, JobLogEntry, JobResult, Status
 from service.runs.requests import enqueue_job
 from service.scheduling.loop import Scheduler
 from service.users import create_token, create_user
+from service.worker.engine import record_outcome
+from service.worker.outcome import committer_for
 from tests.helpers.factories import TEST_SECRET_KEY
 from tests.helpers.faults import NAP_VARIABLES, Scenario
+from tests.helpers.finishing import finishing, hold_row, started_runs
 from tests.helpers.servers import PostgresServer, RedisServer, wait_until
 
 QUEUES = ("high", "default", "low")
@@ -122,6 +125,33 @@ def test_past_the_grace_a_run_ends_failure_with_an_honest_reason_once_the_databa
     assert "ended SUCCESS but its outcome could not be recorded" in result.error
     assert "db_outage_grace_seconds" in result.error
     assert "executing" in logged(current, run_id)  # the job's own lines were kept
+
+
+def test_a_batch_of_outcomes_cut_by_an_outage_is_retried_and_keeps_every_outcome(current, servers):
+    pg, _ = servers
+    leader, *followers = started_runs(current.db, 5)
+    committer, errors = committer_for(current.db), {}
+
+    def record(run_id, outcome, recorder):
+        record_outcome(current, run_id, outcome, recorder, periodic=False, keyed=False)
+
+    connection = current.db.engine.connect()
+    hold_row(connection, leader)
+    threads = [finishing(current.db, leader, "led", errors, record)]
+    wait_until(lambda: committer.busy, message="the leader to be committing")
+    threads += [finishing(current.db, run_id, "followed", errors, record) for run_id in followers]
+    wait_until(lambda: committer.waiting == len(followers), message="the others to queue behind it")
+    pg.stop()  # the lock holder's connection and the batch under way go down with the server
+    time.sleep(2)  # how long the outage lasts (the batch is retried meanwhile), not a synchronisation
+    pg.start()
+    connection.invalidate()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == {} and committer.writes > 1 + len(followers)  # some were tried again
+    for run_id in [leader, *followers]:
+        result = row(current, run_id)
+        assert (result.status, result.result) == (Status.SUCCESS, "led" if run_id == leader else "followed")
+        assert logged(current, run_id) == [f"line of {run_id}"]
 
 
 def api_caller(runtime) -> str:

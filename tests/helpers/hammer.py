@@ -19,7 +19,8 @@ from service.config import load_settings
 from service.models import JobResult, Status
 from service.worker.claim import claim_and_load
 from service.worker.job_process import ChildOutcome
-from service.worker.recorder import RunRecorder, finish
+from service.worker.outcome import finish
+from service.worker.recorder import RunRecorder
 
 LOOKS_WHILE_HOLDING = 3
 

@@ -1,0 +1,168 @@
+"""Storing a run's outcome: its last log lines and files, the outcome, and what follows it.
+
+What follows (a periodic run's successor, the release of its concurrency key, its next attempt,
+the runs its job chains to) is written in the transaction that stores the outcome. The runs a
+worker process finishes at the same moment share that transaction (service.worker.group_commit):
+``finish`` returns once the transaction holding the outcome committed, so the run's message is
+acked only after it. A run cancelled or declared lost meanwhile keeps that ending.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import uuid
+import weakref
+from collections.abc import Sequence
+
+from sqlalchemy import bindparam, update
+from sqlalchemy.orm import Session
+
+from service.infra.outage import outage_of
+from service.models import JobResult, Status, utcnow
+from service.runs.chains import start_next
+from service.runs.concurrency import release
+from service.runs.periodic import after_finish
+from service.runs.retries import schedule_retry
+from service.worker.claim import RUN_ID
+from service.worker.group_commit import GroupCommitter
+from service.worker.job_process import ChildOutcome
+from service.worker.recorder import RunRecorder, write_held
+
+logger = logging.getLogger(__name__)
+
+_OUTCOME_FIELDS = ("status", "completed", "result", "error", "traceback", "log_counts")
+_STORE_OUTCOME = (
+    update(JobResult)
+    .where(JobResult.id == RUN_ID, JobResult.status == Status.STARTED)
+    .values({name: bindparam(f"outcome_{name}") for name in _OUTCOME_FIELDS})
+)
+_STORE_OUTCOME_NOTING_INTERVAL = _STORE_OUTCOME.returning(JobResult.interval)
+
+
+@dataclasses.dataclass(frozen=True)
+class OutcomeWrite:
+    """Everything one run's ending writes, ready to join a transaction."""
+
+    run_id: uuid.UUID
+    rows: list[dict]
+    files: list[dict]
+    parameters: dict
+    keyed: bool = False
+    retry: bool = False
+    lost: bool = False
+    chain: tuple[str, ...] | None = None
+    periodic: bool = False
+
+    @property
+    def plain(self) -> bool:
+        """Nothing follows it: the outcome is one UPDATE, batched with the others'."""
+        return not (self.periodic or self.keyed or self.retry) and self.chain is None
+
+
+def outcome_write(
+    job_result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder, *, periodic: bool = True,
+    keyed: bool = True, known_queues: tuple[str, ...] = (),
+) -> OutcomeWrite:
+    """Build what storing ``outcome`` writes, with the log lines and files ``recorder`` still holds."""
+    counts = dict(recorder.counts) or dict(outcome.log_counts or {})
+    values = dict(status=outcome.status, completed=utcnow(), result=outcome.result, error=outcome.error,
+                  traceback=outcome.traceback, log_counts=counts)
+    parameters = {"run_id": job_result_id, **{f"outcome_{name}": values[name] for name in _OUTCOME_FIELDS}}
+    # A failure by a retried exception, or by a job process that died, may have a next attempt.
+    died = outcome.killed == "died"
+    return OutcomeWrite(
+        job_result_id, list(recorder.pending), list(recorder.files), parameters, keyed=keyed,
+        retry=outcome.status == Status.FAILURE and (outcome.retryable or died), lost=died,
+        chain=known_queues if outcome.chained else None, periodic=periodic,
+    )
+
+
+def finish(
+    db, job_result_id: uuid.UUID, outcome: ChildOutcome, recorder: RunRecorder, *, periodic: bool = True,
+    keyed: bool = True, known_queues: tuple[str, ...] = (),
+) -> None:
+    """Store the outcome and what follows it; return once committed (may be retried through an outage).
+
+    ``periodic=False`` says the run has no interval, ``keyed=False`` that it holds no key;
+    ``known_queues`` are where runs its job chains to may go.
+    """
+    write = outcome_write(job_result_id, outcome, recorder, periodic=periodic, keyed=keyed,
+                          known_queues=known_queues)
+    committer_for(db).submit(write)
+    # Kept until written: a failed finish is retried with the same lines.
+    recorder.pending, recorder.files = recorder.pending[len(write.rows):], recorder.files[len(write.files):]
+
+
+def commit_batch(db, writes: Sequence[OutcomeWrite]) -> None:
+    """Write several runs' endings in one transaction (a session only if one needs what follows)."""
+    rows = [row for write in writes for row in write.rows]
+    files = [file for write in writes for file in write.files]
+    plain = [write.parameters for write in writes if write.plain]
+    followed = [write for write in writes if not write.plain]
+    if not followed:
+        with db.engine.begin() as connection:
+            write_held(connection, rows, files)
+            connection.execute(_STORE_OUTCOME, plain)
+        return
+    with db.session() as session:
+        connection = session.connection()
+        write_held(connection, rows, files)
+        if plain:
+            connection.execute(_STORE_OUTCOME, plain)
+        for write in followed:
+            _store_and_follow(session, write)
+
+
+def commit_one(db, write: OutcomeWrite) -> None:
+    """Write one run's ending in its own transaction; if what follows it fails, store the outcome alone."""
+    if write.plain:
+        _store_outcome(db, write)
+        return
+    try:  # the last log lines, the outcome and the successor in one transaction
+        with db.session() as session:
+            write_held(session.connection(), write.rows, write.files)
+            _store_and_follow(session, write)
+    except Exception as exc:  # never lose the outcome (the scheduler frees a slot left behind)
+        if outage_of(exc) is not None:
+            raise  # retried whole by the caller
+        logger.exception("run %s: could not schedule what follows it", write.run_id)
+        _store_outcome(db, write)
+
+
+def _store_and_follow(session: Session, write: OutcomeWrite) -> None:
+    stored = session.connection().execute(_STORE_OUTCOME_NOTING_INTERVAL, write.parameters).first()
+    if stored is None:
+        return  # cancelled or declared lost meanwhile: that ending stands, nothing follows
+    if write.keyed:
+        release(session, write.run_id)
+    retried = write.retry and schedule_retry(
+        session, write.run_id, lost=write.lost, now=write.parameters["outcome_completed"]) is not None
+    if write.chain is not None:
+        start_next(session, write.run_id, known_queues=write.chain, retrying=retried)
+    if stored.interval:  # only periodic runs have anything to follow
+        after_finish(session, write.run_id)
+
+
+def _store_outcome(db, write: OutcomeWrite) -> None:
+    """Write the last log lines, files and the outcome in one transaction."""
+    with db.engine.begin() as connection:
+        write_held(connection, write.rows, write.files)
+        connection.execute(_STORE_OUTCOME, write.parameters)
+
+
+_committers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_committers_lock = threading.Lock()
+
+
+def committer_for(db) -> GroupCommitter[OutcomeWrite]:
+    """The group committer of ``db`` in this process (one per database, shared by its threads)."""
+    with _committers_lock:
+        committer = _committers.get(db)
+        if committer is None:
+            database = weakref.ref(db)  # the registry must not keep the database alive
+            committer = _committers[db] = GroupCommitter(
+                lambda writes: commit_batch(database(), writes), lambda write: commit_one(database(), write))
+        return committer
+
