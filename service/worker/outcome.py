@@ -10,13 +10,15 @@ acked only after it. A run cancelled or declared lost meanwhile keeps that endin
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import threading
 import uuid
 import weakref
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, text, update
 from sqlalchemy.orm import Session
 
 from service.infra.outage import outage_of
@@ -39,6 +41,23 @@ _STORE_OUTCOME = (
     .values({name: bindparam(f"outcome_{name}") for name in _OUTCOME_FIELDS})
 )
 _STORE_OUTCOME_NOTING_INTERVAL = _STORE_OUTCOME.returning(JobResult.interval)
+# PostgreSQL stores a batch of plain endings (log lines and outcomes, no files) in one statement that
+# is its own transaction: one round trip and one execution whatever the batch's size, rows as arrays.
+_STORE_PLAIN_ENDINGS = text(f"""
+WITH logs AS (
+    INSERT INTO job_log_entries (id, job_result_id, level, grouping, message, object, created)
+    SELECT * FROM unnest(CAST(:log_ids AS uuid[]), CAST(:log_runs AS uuid[]), CAST(:levels AS varchar[]),
+                         CAST(:groupings AS varchar[]), CAST(:messages AS text[]), CAST(:objects AS json[]),
+                         CAST(:created AS timestamptz[]))
+)
+UPDATE job_results AS run
+SET status = ending.status, completed = ending.completed, result = ending.result, error = ending.error,
+    traceback = ending.traceback, log_counts = ending.log_counts
+FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS varchar[]), CAST(:completed AS timestamptz[]),
+            CAST(:results AS json[]), CAST(:errors AS text[]), CAST(:tracebacks AS text[]),
+            CAST(:counts AS json[])) AS ending (id, status, completed, result, error, traceback, log_counts)
+WHERE run.id = ending.id AND run.status = '{Status.STARTED}'
+""")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +116,9 @@ def finish(
 
 def commit_batch(db, writes: Sequence[OutcomeWrite]) -> None:
     """Write several runs' endings in one transaction (a session only if one needs what follows)."""
+    if _in_one_statement(db, writes):
+        _store_plain_endings(db, writes)
+        return
     rows = [row for write in writes for row in write.rows]
     files = [file for write in writes for file in write.files]
     plain = [write.parameters for write in writes if write.plain]
@@ -117,6 +139,9 @@ def commit_batch(db, writes: Sequence[OutcomeWrite]) -> None:
 
 def commit_one(db, write: OutcomeWrite) -> None:
     """Write one run's ending in its own transaction; if what follows it fails, store the outcome alone."""
+    if _in_one_statement(db, [write]):
+        _store_plain_endings(db, [write])
+        return
     if write.plain:
         _store_outcome(db, write)
         return
@@ -143,6 +168,39 @@ def _store_and_follow(session: Session, write: OutcomeWrite) -> None:
         start_next(session, write.run_id, known_queues=write.chain, retrying=retried)
     if stored.interval:  # only periodic runs have anything to follow
         after_finish(session, write.run_id)
+
+
+def _in_one_statement(db, writes: Sequence[OutcomeWrite]) -> bool:
+    return not db.is_sqlite and all(write.plain and not write.files for write in writes)
+
+
+def _store_plain_endings(db, writes: Sequence[OutcomeWrite]) -> None:
+    rows = [row for write in writes for row in write.rows]
+    endings = [write.parameters for write in writes]
+    with db.autocommit_engine.connect() as connection:
+        connection.execute(_STORE_PLAIN_ENDINGS, {
+            "log_ids": [row["id"] for row in rows],
+            "log_runs": [row["job_result_id"] for row in rows],
+            "levels": [row["level"] for row in rows],
+            "groupings": [row.get("grouping") or "run" for row in rows],
+            "messages": [row.get("message") or "" for row in rows],
+            "objects": [json.dumps(row.get("object")) for row in rows],
+            "created": [_aware(row.get("created")) for row in rows],
+            "ids": [ending["run_id"] for ending in endings],
+            "statuses": [ending["outcome_status"] for ending in endings],
+            "completed": [ending["outcome_completed"] for ending in endings],
+            "results": [json.dumps(ending["outcome_result"]) for ending in endings],
+            "errors": [ending["outcome_error"] for ending in endings],
+            "tracebacks": [ending["outcome_traceback"] for ending in endings],
+            "counts": [json.dumps(ending["outcome_log_counts"]) for ending in endings],
+        })
+
+
+def _aware(moment: datetime | None) -> datetime:
+    """A log line's time as UTCDateTime stores it (a naive time is taken as UTC)."""
+    if moment is None:
+        return utcnow()
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _store_outcome(db, write: OutcomeWrite) -> None:

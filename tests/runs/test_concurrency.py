@@ -16,7 +16,8 @@ from service.runs.requests import enqueue_job, request_cancel
 from service.scheduling.recovery import fail_lost_runs, send_waiting_runs
 from service.worker.claim import claim_and_load
 from service.worker.job_process import ChildOutcome
-from service.worker.recorder import RunRecorder, finish
+from service.worker.outcome import finish
+from service.worker.recorder import RunRecorder
 from tests.helpers.factories import make_job
 from tests.helpers.scheduling import sent_ids
 

@@ -16,7 +16,8 @@ from service.worker import engine
 from service.worker.actors import serve
 from service.worker.claim import claim
 from service.worker.job_process import ChildOutcome
-from service.worker.recorder import RunRecorder, finish
+from service.worker.outcome import finish
+from service.worker.recorder import RunRecorder
 from tests.helpers.sample_runners import Exploder, Greeter
 from tests.helpers.servers import wait_until
 
