@@ -18,6 +18,7 @@ from repos.credentials import (
 from repos.naming import slugify, validate_slug
 from repos.remotes import validate_ref, validate_remote_url
 from service.errors import NotFound, ValidationError
+from service.infra.many import matching
 from service.jobs.backends import DataBackend
 from service.models import GitRepository, Job, JobButton, JobHook, ScheduledJob
 
@@ -165,19 +166,17 @@ def update_repository(session: Session, settings, repository: GitRepository, **c
 
 def uninstall_jobs(session: Session, job_ids: list[uuid.UUID], reason: str) -> None:
     """Mark jobs uninstalled and disable what points at them (rows kept, history intact)."""
-    if not job_ids:
-        return
-    # "fetch" matches the session's loaded jobs by key; the default evaluates the IN list against
-    # every loaded job, which made removing half of a 10,000-job repository take minutes.
-    session.execute(update(Job).where(Job.id.in_(job_ids)).values(installed=False)
-                    .execution_options(synchronize_session="fetch"))
-    session.execute(update(JobHook).where(JobHook.job_id.in_(job_ids)).values(enabled=False))
-    session.execute(update(JobButton).where(JobButton.job_id.in_(job_ids)).values(enabled=False))
-    session.execute(
-        update(ScheduledJob)
-        .where(ScheduledJob.job_id.in_(job_ids))
-        .values(enabled=False, disabled_reason=reason)
-    )
+    for clause in matching(session, Job.id, job_ids):
+        # "fetch" matches the session's loaded jobs by key; the default evaluates the IN list against
+        # every loaded job, which made removing half of a 10,000-job repository take minutes.
+        session.execute(update(Job).where(clause).values(installed=False)
+                        .execution_options(synchronize_session="fetch"))
+    for clause in matching(session, JobHook.job_id, job_ids):
+        session.execute(update(JobHook).where(clause).values(enabled=False))
+    for clause in matching(session, JobButton.job_id, job_ids):
+        session.execute(update(JobButton).where(clause).values(enabled=False))
+    for clause in matching(session, ScheduledJob.job_id, job_ids):
+        session.execute(update(ScheduledJob).where(clause).values(enabled=False, disabled_reason=reason))
 
 
 def remove_repository(session: Session, settings, repository: GitRepository) -> None:
