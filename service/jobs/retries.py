@@ -8,7 +8,7 @@ A failure by exception is retried (``retry_on`` narrows which exceptions); ``fai
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import JobFailed
@@ -29,7 +29,7 @@ class Backoff:
         return wait + wait * self.jitter * (rng or random).random()
 
     def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+        return {"base": self.base, "factor": self.factor, "max": self.max, "jitter": self.jitter}
 
 
 def read_backoff(value: Any) -> Backoff:

@@ -1,3 +1,4 @@
+import functools
 import json
 
 import pytest
@@ -102,6 +103,32 @@ def test_a_job_supports_dry_runs_with_a_dryrunvar_or_a_legacy_run_only():
     assert WithVar.job_spec()["supports_dryrun"] is True
     assert Legacy.job_spec()["supports_dryrun"] is True
     assert Plain.job_spec()["supports_dryrun"] is False
+
+
+def test_a_legacy_run_is_recognised_through_a_decorator_and_keyword_only_data_is_not_legacy():
+    def logged(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    class Decorated(Job):
+        @logged
+        def run(self, data, commit):
+            return None
+
+    class KeywordOnly(Job):
+        def run(self, *, data, commit):
+            return None
+
+    class PositionalOnly(Job):
+        def run(self, data, commit, /):
+            return None
+
+    assert Decorated.job_spec()["supports_dryrun"] is True
+    assert KeywordOnly.job_spec()["supports_dryrun"] is False
+    assert PositionalOnly.job_spec()["supports_dryrun"] is True
 
 
 def test_job_spec_has_exactly_the_documented_keys_and_serialises():

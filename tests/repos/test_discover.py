@@ -30,6 +30,25 @@ def test_discovery_finds_jobs_registered_by_several_modules(tmp_path):
     assert [variable["name"] for variable in hello.spec["variables"]] == ["who"]
 
 
+def test_a_grouping_set_after_the_module_registers_its_jobs_is_the_one_reported(tmp_path):
+    files = {
+        "jobs/__init__.py": "from . import hello, world\n",
+        "jobs/hello.py": job_module("Hello") + "name = 'Set late'\n",
+        "jobs/world.py": job_module("World"),
+    }
+    report = discover("demo", make_checkout(tmp_path, files))
+    groupings = {job.class_name: job.spec["grouping"] for job in report.jobs}
+    assert groupings == {"Hello": "Set late", "World": "world"}
+
+
+def test_each_discovered_spec_is_the_classes_whole_spec(tmp_path):
+    report = discover("demo", make_checkout(tmp_path, samples.SELF_REGISTERING))
+    hello = next(job for job in report.jobs if job.class_name == "Hello")
+    assert hello.spec["retry_backoff"] == {"base": 10.0, "factor": 2.0, "max": 3600.0, "jitter": 0.1}
+    assert hello.spec["variables"][0]["default"] is None and hello.spec["supports_dryrun"] is False
+    assert hello.spec["field_order"] == [] and hello.spec["on_success_run"] == []
+
+
 def test_discovery_finds_jobs_registered_by_the_package_init_including_subpackages(tmp_path):
     report = discover("demo", make_checkout(tmp_path, samples.REGISTERED_BY_INIT))
     assert job_names(report) == ["demo.jobs.hello.Hello", "demo.jobs.nested.deep.Deep"]

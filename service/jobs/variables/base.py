@@ -11,8 +11,13 @@ def pretty_name(name: str | None) -> str:
     return (name or "").replace("_", " ").capitalize()
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
 def jsonable(value: Any) -> Any:
     """Return ``value`` if JSON accepts it, else its string form, so schemas always serialise."""
+    if type(value) in _JSON_SCALARS:  # most values: no need to try dumping them
+        return value
     try:
         json.dumps(value)
     except (TypeError, ValueError):
