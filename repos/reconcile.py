@@ -181,9 +181,17 @@ def _assign_names(
     for snapshot in snapshots.values():
         if snapshot.class_path not in discovered_paths and snapshot.name is not None:
             taken.setdefault((snapshot.grouping or "", snapshot.name), snapshot.class_path)
-    keeps_name = [c for c in candidates if c.snapshot is not None and "name" in c.snapshot.overridden]
-    existing = [c for c in candidates if c.snapshot is not None and c not in keeps_name]
-    new = [c for c in candidates if c.snapshot is None]
+    # One pass, in discovery order: ``c not in keeps_name`` compared dataclasses, n x k of them.
+    keeps_name: list[_Candidate] = []
+    existing: list[_Candidate] = []
+    new: list[_Candidate] = []
+    for candidate in candidates:
+        if candidate.snapshot is None:
+            new.append(candidate)
+        elif "name" in candidate.snapshot.overridden:
+            keeps_name.append(candidate)
+        else:
+            existing.append(candidate)
     for candidate in keeps_name:
         taken.setdefault(_name_key(candidate), candidate.class_path)
     for candidate in existing + new:

@@ -6,7 +6,7 @@
 import pytest
 from sqlalchemy import select
 
-from repos.report import DiscoveredJob, DiscoveryReport
+from repos.report import DiscoveredJob, DiscoveryReport, ModuleError
 from service.jobs import Job as JobClass
 from service.jobs import StringVar
 from service.models import OVERRIDABLE_FIELDS, GitRepository, Job, JobHook, ScheduledJob, utcnow
@@ -165,6 +165,26 @@ def test_removal_marks_exactly_the_removed_jobs_and_what_points_at_them(runtime,
 
     assert sorted(plan.reinstalled) == sorted(map(path, range(1, SIZE, 2)))
     assert all(job.installed and job.enabled and job.commit == V3 for job in rows(runtime).values())
+
+
+def test_a_failed_modules_jobs_keep_their_commit_until_it_imports_again(runtime, repository_id):
+    apply(runtime, repository_id, report(range(30)), V1)
+    broken = report(range(10, 30))
+    broken = DiscoveryReport(namespace="bulk", jobs=broken.jobs,
+                             module_errors=[ModuleError("bulk.jobs.module_0", "SyntaxError: boom")])
+
+    plan = apply(runtime, repository_id, broken, V2)
+
+    assert sorted(plan.kept_from_failed_modules) == sorted(map(path, range(10))) and not plan.removed
+    jobs = rows(runtime)
+    kept = [(jobs[path(n)].commit, jobs[path(n)].import_error) for n in range(10)]
+    assert kept == [(V1, "SyntaxError: boom")] * 10
+    assert all((jobs[path(n)].commit, jobs[path(n)].import_error) == (V2, None) for n in range(10, 30))
+
+    apply(runtime, repository_id, report(range(30)), V3)
+
+    jobs = rows(runtime).values()
+    assert all((job.commit, job.import_error, job.installed) == (V3, None, True) for job in jobs)
 
 
 def test_a_removed_repositorys_rows_are_taken_over_as_new_jobs_without_overrides(runtime, repository_id):
