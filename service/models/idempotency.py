@@ -18,7 +18,9 @@ class IdempotencyKey(UUIDPrimaryKey, Base):
     key: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
-    job_result_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("job_results.id", ondelete="CASCADE"))
+    # Indexed: deleting a run (housekeeping) looks up the keys pointing at it.
+    job_result_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("job_results.id", ondelete="CASCADE"), index=True)
     scheduled_job_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("scheduled_jobs.id", ondelete="CASCADE"))
     created: Mapped[datetime] = mapped_column(default=utcnow, index=True)

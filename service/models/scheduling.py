@@ -52,6 +52,7 @@ class ScheduledSlot(UUIDPrimaryKey, Base):
 
     scheduled_job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("scheduled_jobs.id", ondelete="CASCADE"))
     slot_time: Mapped[datetime]
+    # Indexed: deleting a run (housekeeping) looks up the slots pointing at it.
     job_result_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("job_results.id", ondelete="SET NULL"))
+        ForeignKey("job_results.id", ondelete="SET NULL"), index=True)
     created: Mapped[datetime] = mapped_column(default=utcnow)

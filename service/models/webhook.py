@@ -24,6 +24,7 @@ class WebhookDelivery(UUIDPrimaryKey, Base):
     sha: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
+    # Indexed: deleting a run (housekeeping) looks up the deliveries pointing at it.
     sync_result_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("job_results.id", ondelete="SET NULL"))
+        ForeignKey("job_results.id", ondelete="SET NULL"), index=True)
     received: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -77,3 +77,22 @@ def test_repositories_holding_old_credentials_references_are_told_to_name_a_cred
     assert [credentials for credentials, _ in stored] == ["env:GIT_TOKEN", "file:/run/secrets/git", None]
     assert all("named credential" in error for _, error in stored[:2]) and stored[2][1] is None
     assert versions == [0]
+
+
+def test_every_column_referencing_a_run_is_indexed(database_url):
+    """Deleting a run looks up the rows pointing at it: without an index, housekeeping deleting
+    750,000 runs would scan each referencing table once per run (migration 0015)."""
+    from sqlalchemy import inspect
+
+    database = Database(database_url)
+    inspector = inspect(database.engine)
+    unindexed = []
+    for table in inspector.get_table_names():
+        leading = {index["column_names"][0] for index in inspector.get_indexes(table)}
+        leading |= {constraint["column_names"][0] for constraint in inspector.get_unique_constraints(table)}
+        leading |= set(inspector.get_pk_constraint(table)["constrained_columns"][:1])
+        for key in inspector.get_foreign_keys(table):
+            if key["referred_table"] == "job_results" and key["constrained_columns"][0] not in leading:
+                unindexed.append(f"{table}.{key['constrained_columns'][0]}")
+    database.dispose()
+    assert unindexed == []
