@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text, tuple_
 
 from repos import environments
 from service.jobs import JobIntervals, JobRunner, system_job
@@ -33,9 +33,9 @@ from service.observability import metrics
 from service.runs.idempotency import forget_expired_keys
 
 #: Runs deleted per transaction, so a large purge never holds one long lock.
-DELETE_BATCH = 500
+DELETE_BATCH = 1_000
 #: Log entries deleted per transaction: a run with 200,000 lines goes in many short steps.
-LOG_DELETE_BATCH = 5_000
+LOG_DELETE_BATCH = 20_000
 
 
 def purge_old_results(db, retention_days: int, *, now: datetime) -> dict[str, int]:
@@ -44,20 +44,26 @@ def purge_old_results(db, retention_days: int, *, now: datetime) -> dict[str, in
     Every transaction is short: runs go ``DELETE_BATCH`` at a time, their log entries first in
     steps of ``LOG_DELETE_BATCH``, so a purge of a year of history never blocks the runs that are
     being written meanwhile. A run is only deleted once its logs are gone, so an interrupted purge
-    leaves nothing dangling and the next one carries on.
+    leaves nothing dangling and the next one carries on. The old runs are walked in ``(created,
+    id)`` order from where the last batch stopped, so runs kept (still waiting, or ended lately) are
+    read once, not again by every batch.
     """
     cutoff = now - timedelta(days=retention_days)
     ended = func.coalesce(JobResult.completed, JobResult.created)
     # A run ends after it is created, so ``created < cutoff`` (indexed) only narrows the search.
-    old = (select(JobResult.id)
+    old = (select(JobResult.id, JobResult.created)
            .where(JobResult.created < cutoff, JobResult.status.in_(Status.FINAL), ended < cutoff)
-           .order_by(JobResult.created).limit(DELETE_BATCH))
+           .order_by(JobResult.created, JobResult.id).limit(DELETE_BATCH))
     counts = {"results": 0, "logs": 0, "files": 0, "slots": 0}
+    after = None
     while True:
         with db.session() as session:
-            ids = session.scalars(old).all()
-        if not ids:
+            page = old if after is None else old.where(tuple_(JobResult.created, JobResult.id) > after)
+            rows = session.execute(page).all()
+        if not rows:
             break
+        after = tuple(rows[-1])[::-1]  # (created, id) of the last one
+        ids = [row.id for row in rows]
         counts["logs"] += _delete_logs_of(db, ids)
         with db.session() as session:
             # Explicit deletes rather than relying on ON DELETE CASCADE being enforced everywhere.
@@ -73,13 +79,25 @@ def purge_old_results(db, retention_days: int, *, now: datetime) -> dict[str, in
 
 
 def _delete_logs_of(db, result_ids: list) -> int:
-    """Delete the log entries of ``result_ids`` in steps of LOG_DELETE_BATCH; return how many."""
-    step = (select(JobLogEntry.id).where(JobLogEntry.job_result_id.in_(result_ids))
-            .limit(LOG_DELETE_BATCH).scalar_subquery())
+    """Delete the log entries of ``result_ids`` in steps of LOG_DELETE_BATCH; return how many.
+
+    On PostgreSQL a step names its rows by their physical address (``ctid``): deleting them by
+    primary key instead looked each one up again in the key's index, ten times slower.
+    """
+    if db.engine.dialect.name == "postgresql":
+        statement = text(
+            "DELETE FROM job_log_entries WHERE ctid = ANY(ARRAY("
+            "SELECT ctid FROM job_log_entries WHERE job_result_id = ANY(:ids) LIMIT :step))")
+        parameters = {"ids": list(result_ids), "step": LOG_DELETE_BATCH}
+    else:
+        statement = delete(JobLogEntry).where(JobLogEntry.id.in_(
+            select(JobLogEntry.id).where(JobLogEntry.job_result_id.in_(result_ids))
+            .limit(LOG_DELETE_BATCH).scalar_subquery()))
+        parameters = {}
     deleted = 0
     while True:
         with db.session() as session:
-            count = session.execute(delete(JobLogEntry).where(JobLogEntry.id.in_(step))).rowcount
+            count = session.execute(statement, parameters).rowcount
         deleted += count
         if count < LOG_DELETE_BATCH:
             return deleted

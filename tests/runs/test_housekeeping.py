@@ -91,6 +91,33 @@ def test_a_long_purge_goes_in_short_steps_and_leaves_nothing_behind(runtime, mon
         assert list(session.scalars(select(JobLogEntry.message))) == ["still wanted"]
 
 
+def test_a_purge_walks_past_kept_runs_and_runs_created_at_the_same_moment(runtime, monkeypatch):
+    """Batches go on from the last (created, id) seen: runs kept (waiting, ended lately) are
+    stepped over once, and many runs sharing one ``created`` are neither skipped nor repeated."""
+    from service.runs import housekeeping
+
+    monkeypatch.setattr(housekeeping, "DELETE_BATCH", 2)
+    monkeypatch.setattr(housekeeping, "LOG_DELETE_BATCH", 2)
+    now = utcnow()
+    same = now - timedelta(days=120)
+    with runtime.db.session() as session:
+        job = make_job(session)
+        kept = {make_result(session, job, status=Status.PENDING, created=same).id,
+                make_result(session, job, status=Status.STARTED, created=same).id,
+                make_result(session, job, status=Status.SUCCESS, created=same, completed=now).id,
+                make_result(session, job, status=Status.SUCCESS, created=now, completed=now).id}
+        for number in range(7):
+            expired = make_result(session, job, status=Status.FAILURE, created=same, completed=same)
+            session.add_all([JobLogEntry(job_result_id=expired.id, message=f"{number}.{line}")
+                             for line in range(number)])
+        session.add(JobLogEntry(job_result_id=sorted(kept)[0], message="kept"))
+    counts = purge_old_results(runtime.db, 90, now=now)
+    assert (counts["results"], counts["logs"]) == (7, sum(range(7)))
+    with runtime.db.session() as session:
+        assert set(session.scalars(select(JobResult.id))) == kept
+        assert list(session.scalars(select(JobLogEntry.message))) == ["kept"]
+
+
 def test_the_rows_housekeeping_purges_are_counted_in_the_metrics(runtime):
     from prometheus_client import REGISTRY
 
