@@ -21,9 +21,11 @@ default and takes a while to generate, ``--smoke`` runs a hundredth of it:
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 import tempfile
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +38,8 @@ from sqlalchemy import select, text  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from bench import common  # noqa: E402
+from bench import jobsync_runs as js  # noqa: E402
+from service.models import JobResult  # noqa: E402
 
 PASSWORD = "bench"
 LEVELS = "ARRAY['info','info','info','debug','success','warning','failure','error']"
@@ -174,8 +178,72 @@ def table_sizes(db) -> str:
     return f"job_results {sizes[0]}, job_log_entries {sizes[1]}"
 
 
-def measure_purge(db, retention_days: int) -> None:
-    """Run housekeeping's purge, timing every transaction it commits."""
+class RunStream:
+    """Runs requested at a steady ``rate`` through the service's own enqueue path (the PENDING row,
+    then the broker message), taken by a real ``jobsync worker``; their enqueue-to-start latency
+    (request begun -> the worker's claim, ``JobResult.started``) is what the purge must not spoil."""
+
+    def __init__(self, runtime, job_id, rate: float):
+        self.runtime, self.job_id, self.rate = runtime, job_id, rate
+        self.sent: list[tuple] = []  # (run id, requested at)
+        self.late = 0  # requests sent over 20 ms behind their slot (the sender itself was slow)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._send, name="run-stream", daemon=True)
+
+    def warm_up(self, count: int = 20) -> None:
+        """Let the worker start its job process and connections before anything is measured."""
+        ids = [js.enqueue_one(self.runtime, self.job_id)[0] for _ in range(count)]
+        self._wait_started(ids, timeout=120)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _send(self) -> None:
+        period, due = 1 / self.rate, time.perf_counter()
+        while not self._stop.is_set():
+            self.sent.append(js.enqueue_one(self.runtime, self.job_id))
+            due += period
+            pause = due - time.perf_counter()
+            if pause > 0:
+                self._stop.wait(pause)
+            elif pause < -0.02:
+                self.late += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _wait_started(self, ids: list, timeout: float) -> dict:
+        query = select(JobResult.id, JobResult.started).where(JobResult.id.in_(ids))
+        started: dict = {}
+
+        def all_started() -> bool:
+            with self.runtime.db.engine.connect() as connection:
+                started.update((row.id, row.started) for row in connection.execute(query)
+                               if row.started is not None)
+            return len(started) == len(ids)
+
+        common.wait_until(all_started, timeout=timeout, interval=0.2, what="the stream's runs to start")
+        return started
+
+    def report(self) -> None:
+        started = {}
+        ids = [run_id for run_id, _ in self.sent]
+        for index in range(0, len(ids), 1000):
+            started |= self._wait_started(ids[index:index + 1000], timeout=300)
+        latency = [(started[run_id] - requested).total_seconds() * 1000 for run_id, requested in self.sent]
+        p50, p99 = common.median(latency), common.percentile(latency, 0.99)
+        print(
+            f"meanwhile {len(self.sent):,} runs at {self.rate:g}/s ({self.late} sent late) through a "
+            f"jobsync worker: enqueue-to-start p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(latency):.0f} ms "
+            f"(target p99 <= 100 ms {common.verdict(p99 <= 100)})",
+            flush=True,
+        )
+
+
+def measure_purge(db, retention_days: int, stream: RunStream | None = None) -> None:
+    """Run housekeeping's purge, timing every transaction it commits (and, given a ``stream``,
+    the enqueue-to-start latency of the runs it sends meanwhile)."""
     from sqlalchemy import event
 
     from service.models import utcnow
@@ -195,9 +263,18 @@ def measure_purge(db, retention_days: int) -> None:
     event.listen(db.engine, "commit", on_end)
     event.listen(db.engine, "rollback", on_end)
     print(f"before purge:  {table_sizes(db)}", flush=True)
+    if stream is not None:
+        stream.start()
     start = time.perf_counter()
-    counts = purge_old_results(db, retention_days, now=utcnow())
-    total = time.perf_counter() - start
+    try:
+        counts = purge_old_results(db, retention_days, now=utcnow())
+    finally:
+        total = time.perf_counter() - start
+        if stream is not None:
+            stream.stop()
+    event.remove(db.engine, "begin", on_begin)
+    event.remove(db.engine, "commit", on_end)
+    event.remove(db.engine, "rollback", on_end)
     print(
         f"housekeeping, {retention_days}-day retention: deleted {counts['results']:,} results and "
         f"{counts['logs']:,} log entries in {total:.1f} s (target <= 300 s "
@@ -205,11 +282,29 @@ def measure_purge(db, retention_days: int) -> None:
         f"(target <= 1000 ms {common.verdict(longest[0] <= 1)})",
         flush=True,
     )
+    if stream is not None:
+        stream.report()
     print(f"after purge:   {table_sizes(db)}  (space is reused by new rows; see the README)", flush=True)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM (FULL, ANALYZE) job_log_entries"))
         connection.execute(text("VACUUM (FULL, ANALYZE) job_results"))
     print(f"after VACUUM FULL: {table_sizes(db)}", flush=True)
+
+
+def start_stream(runtime, processes: common.Processes, rate: float) -> RunStream:
+    """A ``jobsync worker default`` on an empty broker, warmed up, and the stream that feeds it."""
+    runtime.broker.client.flushdb()
+    job_id = js.create_trivial_job(runtime.db)
+    settings = runtime.settings
+    env = {name: value for name, value in os.environ.items() if not name.startswith("JOBSYNC_")}
+    # Its own housekeeping (a system job every worker schedules) must not purge beside the measured one.
+    env.update(JOBSYNC_DATABASE_URL=settings.database_url, JOBSYNC_REDIS_URL=settings.redis_url,
+               JOBSYNC_DATA_DIR=settings.data_dir, JOBSYNC_ISOLATION=settings.isolation,
+               JOBSYNC_RESULTS_RETENTION_DAYS="36500", JOBSYNC_EVENTS_RETENTION_DAYS="36500")
+    processes.start("jobsync-worker", [sys.executable, "-m", "service.cli", "worker", "default"], env=env)
+    stream = RunStream(runtime, job_id, rate)
+    stream.warm_up()
+    return stream
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,6 +320,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--smoke", action="store_true", help="a hundredth of the sizes")
     parser.add_argument("--skip-purge", action="store_true")
+    parser.add_argument("--stream-rate", type=float, default=50,
+                        help="runs/s sent through a real worker while the purge runs (0: none) [%(default)s]")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13",
+                        help="the stream's broker (emptied; its own database number) [%(default)s]")
+    parser.add_argument("--isolation", default="process", choices=("process", "thread"),
+                        help="the stream worker's isolation [%(default)s]")
     args = parser.parse_args(argv)
     if args.smoke:
         args.results, args.jobs, args.big_log = (
@@ -246,12 +347,17 @@ def main(argv: list[str] | None = None) -> int:
             "log lines": f"{args.results * args.logs_per_result + args.big_log:,}",
             "big run": f"{args.big_log:,} lines",
             "repeat": str(args.repeat),
+            "stream": "none" if args.skip_purge or not args.stream_rate else
+                      f"{args.stream_rate:g} runs/s during the purge, {args.isolation} isolation, "
+                      f"{common.redact(args.redis_url)}",
         },
     )
     common.fresh_database(args.database_url)
     with tempfile.TemporaryDirectory(prefix="jobsync-bench-scale-") as scratch:
+        streaming = args.stream_rate > 0 and not args.skip_purge
         settings = load_settings(
-            {"database_url": args.database_url, "data_dir": scratch, "secret_key": secrets.token_hex(32)},
+            {"database_url": args.database_url, "data_dir": scratch, "secret_key": secrets.token_hex(32),
+             "isolation": args.isolation, **({"redis_url": args.redis_url} if streaming else {})},
             environ={},
         )
         runtime = bootstrap.configure(settings)
@@ -301,7 +407,9 @@ def main(argv: list[str] | None = None) -> int:
                 report(label, time_request(client, url, args.repeat), p50, p99)
             if not args.skip_purge:
                 print()
-                measure_purge(runtime.db, 90)
+                with common.Processes(Path(scratch)) as processes:
+                    stream = start_stream(runtime, processes, args.stream_rate) if streaming else None
+                    measure_purge(runtime.db, 90, stream)
         finally:
             bootstrap.reset()
     print(f"\nload average after: {common.load_average()}")

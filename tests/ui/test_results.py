@@ -234,6 +234,39 @@ def test_the_live_tail_of_a_long_log_reads_from_the_end(runtime, alice):
     assert alice.get(f"/job-results/{result.id}/live?after=50").get_json()["lines"] == []
 
 
+def test_the_live_tail_goes_on_after_the_pages_last_line_without_counting(runtime, alice, monkeypatch):
+    """The page names its last line (``data-cursor``); a poll with it seeks past that line, so lines
+    logged in the same millisecond are neither lost nor repeated, and the log is never counted."""
+    from service.ui import queries
+    from service.ui.views import results
+
+    result = add_numbered_lines(runtime, 5)
+    page = alice.get(f"/job-results/{result.id}/").get_data(as_text=True)
+    cursor = re.search(r'data-cursor="([^"]+)"', page).group(1)
+    same_moment = utcnow()
+    with runtime.db.session() as session:
+        session.add_all([JobLogEntry(job_result_id=result.id, message=f"line {number}", created=same_moment)
+                         for number in range(5, 9)])
+
+    def no_count(*args, **kwargs):
+        raise AssertionError("the live tail counted the log")
+
+    monkeypatch.setattr(results, "log_line_count", no_count)
+    monkeypatch.setattr(results, "LIVE_BATCH", 3)
+    seen, after = [], 5
+    while True:
+        tail = alice.get(f"/job-results/{result.id}/live",
+                         query_string={"after": after, "cursor": cursor}).get_json()
+        seen += [line["message_html"] for line in tail["lines"]]
+        after, cursor = tail["next"], tail["cursor"]
+        if not tail["more"]:
+            break
+    assert sorted(seen) == [f"line {number}" for number in range(5, 9)] and after == 9
+    assert alice.get(f"/job-results/{result.id}/live",
+                     query_string={"after": 9, "cursor": cursor}).get_json()["lines"] == []
+    assert queries.parse_log_cursor("nonsense") is None and queries.parse_log_cursor(None) is None
+
+
 def test_a_run_waiting_for_its_concurrency_key_says_so_on_its_page_its_feed_and_the_list(runtime, alice):
     import uuid
 

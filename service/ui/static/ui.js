@@ -164,6 +164,7 @@
     var log = document.getElementById("log");
     data.lines.forEach(function (line) { addLine(log, line); });
     live.setAttribute("data-next", String(data.next));
+    live.setAttribute("data-cursor", data.cursor || "");
     setText("line-count", data.next + (data.next === 1 ? " line" : " lines"));
     document.getElementById("no-log").hidden = data.next > 0;
     if (data.result !== null) {
@@ -193,7 +194,8 @@
     var interval = Number(live.getAttribute("data-poll-ms")) || 1000;
     function poll() {
       var after = live.getAttribute("data-next");
-      fetch(url + "?after=" + encodeURIComponent(after), {headers: {Accept: "application/json"}, credentials: "same-origin"})
+      var cursor = live.getAttribute("data-cursor") || "";
+      fetch(url + "?after=" + encodeURIComponent(after) + "&cursor=" + encodeURIComponent(cursor), {headers: {Accept: "application/json"}, credentials: "same-origin"})
         .then(function (response) {
           if (!response.ok) throw new Error("HTTP " + response.status);
           return response.json();

@@ -19,7 +19,16 @@ from service.ui.base import bp, current_user, db, require, runtime
 from service.ui.formatting import duration, iso, pretty_json, status_class, when
 from service.ui.logview import line_json, render_log
 from service.ui.paging import paginate
-from service.ui.queries import ResultFilters, log_level_counts, log_line_count, log_lines, result_statement
+from service.ui.queries import (
+    ResultFilters,
+    log_cursor,
+    log_level_counts,
+    log_line_count,
+    log_lines,
+    log_lines_after,
+    parse_log_cursor,
+    result_statement,
+)
 
 #: How often a page watching a run asks for news, in milliseconds (sent to the script).
 POLL_INTERVAL_MS = 700
@@ -80,16 +89,20 @@ def result_detail(result_id: uuid.UUID):
     pages = max((listed + LOG_PAGE_LINES - 1) // LOG_PAGE_LINES, 1)
     log_page = min(_page_number(request.args.get("log_page"), pages), pages)
     first = (log_page - 1) * LOG_PAGE_LINES
-    lines = log_lines(session, result.id, after=first, limit=LOG_PAGE_LINES, total=listed, levels=levels)
+    live = log_page == pages and not levels
+    lines = log_lines(session, result.id, after=first, limit=LOG_PAGE_LINES, total=listed, levels=levels,
+                      keyed=live)
     warning = queue_warning(runtime(), result.queue) if result.status == Status.PENDING else None
     return render_template(
         "results/detail.html", result=result, repository=related_repository(session, result),
-        log_html=render_log(lines), line_count=line_count, counts=counts, levels=LOG_LEVELS,
+        log_html=render_log([line[:5] for line in lines]) if live else render_log(lines),
+        log_cursor=log_cursor(lines[-1]) if live and lines else "", line_count=line_count,
+        counts=counts, levels=LOG_LEVELS,
         shown_levels=shown_levels, files=output_files(session, result.id), poll_ms=POLL_INTERVAL_MS,
         queue_warning=warning, log_page=log_page, log_pages=pages, first_line=first + 1,
         last_line=first + len(lines), listed=listed, attempts=attempt_chain(session, result),
         triggered=triggered_runs(session, result),
-        live=log_page == pages and not levels,
+        live=live,
         shows_input=visibility.shows_input(result, viewer()))
 
 
@@ -109,10 +122,17 @@ def result_live(result_id: uuid.UUID):
         after = max(int(request.args.get("after", 0)), 0)
     except ValueError:
         after = 0
-    total = log_line_count(session, result.id)
-    lines = log_lines(session, result.id, after=after, limit=LIVE_BATCH + 1, total=total)
+    # The page's last line (``cursor``) is where the tail goes on: a seek, not a count of the log.
+    # Without one (an older page), position ``after`` is found as before.
+    cursor = parse_log_cursor(request.args.get("cursor"))
+    if cursor is not None or after == 0:
+        lines = log_lines_after(session, result.id, cursor, limit=LIVE_BATCH + 1)
+    else:
+        lines = log_lines(session, result.id, after=after, limit=LIVE_BATCH + 1,
+                          total=log_line_count(session, result.id), keyed=True)
     more = len(lines) > LIVE_BATCH
     lines = lines[:LIVE_BATCH]
+    next_cursor = log_cursor(lines[-1]) if lines else request.args.get("cursor", "")
     files = [{"name": row.name, "size": row.size,
               "url": url_for("ui.result_file", result_id=result.id, file_id=row.id)}
              for row in output_files(session, result.id)] if result.is_final else []
@@ -123,7 +143,8 @@ def result_live(result_id: uuid.UUID):
         duration=duration(result.duration), cancel_requested=result.cancel_requested,
         result=None if result.result is None else pretty_json(result.result),
         error=result.error, traceback=result.traceback, files=files,
-        lines=[line_json(line) for line in lines], next=after + len(lines), more=more)
+        lines=[line_json(line[:5]) for line in lines], next=after + len(lines), cursor=next_cursor,
+        more=more)
 
 
 @bp.post("/job-results/<uuid:result_id>/cancel")
