@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, cast, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -109,6 +109,42 @@ _WAITERS = (
     select(JobResult.id, JobResult.queue, JobResult.concurrency_limit)
     .where(*_waiting(_KEY)).order_by(JobResult.created).limit(BATCH_SIZE)
 )
+
+
+def take_free_slot(candidate, now):
+    """PostgreSQL's one-statement claim: a CTE inserting the lowest free slot of ``candidate``'s key.
+
+    ``candidate`` is a CTE of the run (id, concurrency_key, concurrency_limit, created), locked FOR
+    UPDATE so that only one claimer of the run gets this far. The slot is taken only where
+    ``acquire`` would take it (held + waiting ahead < limit); a slot another claimer took meanwhile
+    is a conflict, ``DO NOTHING``: no row comes back and the caller falls back to ``acquire``.
+    The CTE returns the id of the run that took a slot.
+    """
+    limit = func.coalesce(candidate.c.concurrency_limit, 1)
+    held = select(func.count()).select_from(ConcurrencySlot).where(
+        ConcurrencySlot.key == candidate.c.concurrency_key).scalar_subquery()
+    waiter = JobResult.__table__.alias("waiter")
+    ahead = select(func.count()).select_from(waiter).where(
+        waiter.c.concurrency_key == candidate.c.concurrency_key, waiter.c.status == Status.PENDING,
+        waiter.c.blocked_by.is_not(None), waiter.c.cancel_requested.is_(False),
+        waiter.c.created < candidate.c.created, waiter.c.id != candidate.c.id,
+    ).scalar_subquery()
+    series = func.generate_series(0, limit - 1).table_valued("slot").render_derived(name="numbers")
+    lowest_free = select(func.min(series.c.slot)).where(~exists().where(
+        ConcurrencySlot.key == candidate.c.concurrency_key, ConcurrencySlot.slot == series.c.slot,
+    ).correlate(candidate, series)).correlate(candidate).scalar_subquery()
+    free = select(
+        candidate.c.concurrency_key.label("key"), lowest_free.label("slot"), candidate.c.id,
+    ).where(held + ahead < limit).subquery("free")
+    acquired = cast(now, ConcurrencySlot.__table__.c.acquired.type)
+    return (
+        postgresql.insert(ConcurrencySlot)
+        .from_select(["key", "slot", "job_result_id", "acquired"],
+                     select(free.c.key, free.c.slot, free.c.id, acquired).where(free.c.slot.is_not(None)))
+        .on_conflict_do_nothing()
+        .returning(ConcurrencySlot.job_result_id)
+        .cte("slot")
+    )
 
 
 def acquire(connection, run: KeyedRun) -> uuid.UUID | None:

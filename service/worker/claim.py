@@ -12,10 +12,10 @@ import threading
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, or_, select, update
 
 from service.models import GitRepository, Job, JobResult, Status, User, utcnow
-from service.runs.concurrency import KeyedRun, acquire, refuse
+from service.runs.concurrency import KeyedRun, acquire, refuse, take_free_slot
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -86,9 +86,29 @@ def _run_details(runs):
 
 
 _CLAIMED_RUN = _run_details(JobResult.__table__).where(JobResult.id == RUN_ID)
-# PostgreSQL claims and reads in one statement (UPDATE ... RETURNING in a WITH clause).
+# PostgreSQL claims and reads in one statement (UPDATE ... RETURNING in a WITH clause), a keyed run
+# together with a free slot of its key: its row is locked first (FOR UPDATE, so a duplicate claimer
+# waits and then finds it STARTED), the slot is inserted ON CONFLICT DO NOTHING, and the run is
+# updated only if that insert returned it. No free slot (or a lost race for one): nothing changes,
+# and ``_claim_keyed`` takes the slow path, which applies the key's policy.
+_KEYED_CANDIDATE = (
+    select(JobResult.id, JobResult.concurrency_key, JobResult.concurrency_limit, JobResult.created)
+    .where(
+        JobResult.id == RUN_ID,
+        JobResult.status == Status.PENDING,
+        JobResult.cancel_requested.is_(False),
+        (JobResult.scheduled_at.is_(None)) | (JobResult.scheduled_at <= _NOW),
+        JobResult.concurrency_key.is_not(None),
+    )
+    .with_for_update()
+    .cte("candidate")
+)
+_SLOT = take_free_slot(_KEYED_CANDIDATE, _NOW)
+_CLAIM_WITH_SLOT = _CLAIM.where(
+    or_(JobResult.concurrency_key.is_(None), JobResult.id.in_(select(_SLOT.c.job_result_id)))
+).values(blocked_by=None)
 _CLAIM_RETURNING_RUN = _run_details(
-    _CLAIM_FREE.returning(*(JobResult.__table__.c[name] for name in _RUN_COLUMNS)).cte("claimed")
+    _CLAIM_WITH_SLOT.returning(*(JobResult.__table__.c[name] for name in _RUN_COLUMNS)).cte("claimed")
 )
 
 

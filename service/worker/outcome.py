@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from service.infra.outage import outage_of
 from service.models import JobResult, Status, utcnow
 from service.runs.chains import start_next
-from service.runs.concurrency import release
+from service.runs.concurrency import release, wake
 from service.runs.periodic import after_finish
 from service.runs.retries import schedule_retry
 from service.worker.claim import RUN_ID
@@ -43,20 +43,34 @@ _STORE_OUTCOME = (
 _STORE_OUTCOME_NOTING_INTERVAL = _STORE_OUTCOME.returning(JobResult.interval)
 # PostgreSQL stores a batch of plain endings (log lines and outcomes, no files) in one statement that
 # is its own transaction: one round trip and one execution whatever the batch's size, rows as arrays.
+# The same statement frees the slots of the keyed runs among them (only of runs it ended: one
+# cancelled or declared lost meanwhile was released by whoever ended it) and returns the freed keys
+# that have waiters, the only ones worth a wake-up (a run with a key of its own costs nothing more).
 _STORE_PLAIN_ENDINGS = text(f"""
 WITH logs AS (
     INSERT INTO job_log_entries (id, job_result_id, level, grouping, message, object, created)
     SELECT * FROM unnest(CAST(:log_ids AS uuid[]), CAST(:log_runs AS uuid[]), CAST(:levels AS varchar[]),
                          CAST(:groupings AS varchar[]), CAST(:messages AS text[]), CAST(:objects AS json[]),
                          CAST(:created AS timestamptz[]))
+), ended AS (
+    UPDATE job_results AS run
+    SET status = ending.status, completed = ending.completed, result = ending.result, error = ending.error,
+        traceback = ending.traceback, log_counts = ending.log_counts
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS varchar[]), CAST(:completed AS timestamptz[]),
+                CAST(:results AS json[]), CAST(:errors AS text[]), CAST(:tracebacks AS text[]),
+                CAST(:counts AS json[]))
+         AS ending (id, status, completed, result, error, traceback, log_counts)
+    WHERE run.id = ending.id AND run.status = '{Status.STARTED}'
+    RETURNING run.id
+), freed AS (
+    DELETE FROM concurrency_slots AS slot USING ended
+    WHERE slot.job_result_id = ended.id
+    RETURNING slot.key
 )
-UPDATE job_results AS run
-SET status = ending.status, completed = ending.completed, result = ending.result, error = ending.error,
-    traceback = ending.traceback, log_counts = ending.log_counts
-FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS varchar[]), CAST(:completed AS timestamptz[]),
-            CAST(:results AS json[]), CAST(:errors AS text[]), CAST(:tracebacks AS text[]),
-            CAST(:counts AS json[])) AS ending (id, status, completed, result, error, traceback, log_counts)
-WHERE run.id = ending.id AND run.status = '{Status.STARTED}'
+SELECT DISTINCT freed.key FROM freed
+WHERE EXISTS (SELECT FROM job_results AS waiter
+              WHERE waiter.concurrency_key = freed.key AND waiter.status = '{Status.PENDING}'
+                    AND waiter.blocked_by IS NOT NULL AND NOT waiter.cancel_requested)
 """)
 
 
@@ -77,7 +91,12 @@ class OutcomeWrite:
     @property
     def plain(self) -> bool:
         """Nothing follows it: the outcome is one UPDATE, batched with the others'."""
-        return not (self.periodic or self.keyed or self.retry) and self.chain is None
+        return not self.keyed and self.plain_but_for_key
+
+    @property
+    def plain_but_for_key(self) -> bool:
+        """Nothing follows it but its key's release (which PostgreSQL's batched statement does)."""
+        return not (self.periodic or self.retry) and self.chain is None
 
 
 def outcome_write(
@@ -171,14 +190,14 @@ def _store_and_follow(session: Session, write: OutcomeWrite) -> None:
 
 
 def _in_one_statement(db, writes: Sequence[OutcomeWrite]) -> bool:
-    return not db.is_sqlite and all(write.plain and not write.files for write in writes)
+    return not db.is_sqlite and all(write.plain_but_for_key and not write.files for write in writes)
 
 
 def _store_plain_endings(db, writes: Sequence[OutcomeWrite]) -> None:
     rows = [row for write in writes for row in write.rows]
     endings = [write.parameters for write in writes]
     with db.autocommit_engine.connect() as connection:
-        connection.execute(_STORE_PLAIN_ENDINGS, {
+        awaited = connection.scalars(_STORE_PLAIN_ENDINGS, {
             "log_ids": [row["id"] for row in rows],
             "log_runs": [row["job_result_id"] for row in rows],
             "levels": [row["level"] for row in rows],
@@ -193,7 +212,21 @@ def _store_plain_endings(db, writes: Sequence[OutcomeWrite]) -> None:
             "errors": [ending["outcome_error"] for ending in endings],
             "tracebacks": [ending["outcome_traceback"] for ending in endings],
             "counts": [json.dumps(ending["outcome_log_counts"]) for ending in endings],
-        })
+        }).all()
+    if awaited:
+        _wake(db, awaited)
+
+
+def _wake(db, keys: Sequence[str]) -> None:
+    """Wake the oldest waiters of keys the committed endings freed (the scheduler's safety net wakes
+    them if this fails: the outcomes are stored, so the failure is not the endings')."""
+    try:
+        with db.session() as session:
+            for key in keys:
+                wake(session, key)
+    except Exception:
+        logger.warning("could not wake the waiters of %s: the scheduler will", ", ".join(keys),
+                       exc_info=True)
 
 
 def _aware(moment: datetime | None) -> datetime:
