@@ -34,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -176,7 +176,17 @@ def timed_steps(scheduler, spent: dict[str, float]) -> None:
     scheduler.steps = [timed(step) for step in scheduler.steps]
 
 
-def report_catch_up(runtime, tick_began, before, later, minutes, took, took_cpu) -> None:
+def print_profile(profile: cProfile.Profile | None) -> None:
+    if profile is not None:
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(40)
+        print(out.getvalue())
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(25)
+        print(out.getvalue())
+
+
+def report_catch_up(runtime, tick_began, before, later, minutes, took, took_cpu, spent) -> None:
     """What the first tick after ``minutes`` of downtime did, by catch-up policy."""
     from service.models import JobResult
 
@@ -197,7 +207,8 @@ def report_catch_up(runtime, tick_began, before, later, minutes, took, took_cpu)
         counts["runs"] += count
         counts["late"] += slot is not None and later - slot > grace  # a missed slot that ran
     most = max((count for count, _ in runs.values()), default=0)
-    print(f"after {minutes} min down, the first tick: {took:.1f} s, {took_cpu:.1f} s CPU of the scheduler")
+    print(f"after {minutes} min down, the first tick: {took:.1f} s, {took_cpu:.1f} s CPU of the scheduler "
+          f"({', '.join(f'{name} {seconds:.2f} s' for name, seconds in spent.items() if seconds >= 0.01)})")
     for policy, counts in sorted(policies.items()):
         if policy == "once":
             ok = counts["runs"] == counts["due"]
@@ -301,7 +312,9 @@ def main(argv: list[str] | None = None) -> int:
             lateness = [(created - slot).total_seconds() * 1000 for _, created, slot in rows]
             if lateness:
                 p50, p99 = common.median(lateness), common.percentile(lateness, 0.99)
-                print(f"firings: {len(lateness):,} in {wall:.0f} s ({len(lateness) / wall:.1f}/s)")
+                per_second = Counter(slot.replace(microsecond=0) for _, _, slot in rows)
+                print(f"firings: {len(lateness):,} in {wall:.0f} s ({len(lateness) / wall:.1f}/s; "
+                      f"the busiest second had {max(per_second.values()):,} slots)")
                 print(
                     f"firing lateness: p50 {p50:.0f} ms, p99 {p99:.0f} ms (target p99 <= 1000 ms "
                     f"{common.verdict(p99 <= 1000)})"
@@ -326,20 +339,26 @@ def main(argv: list[str] | None = None) -> int:
                               sorted(spent.items(), key=lambda item: -item[1]))
             print(f"  by step (CPU): {steps}; sleeping and waking between them "
                   f"{used['cpu'] - sum(spent.values()):.2f} s")
-            if profile:
-                out = io.StringIO()
-                pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(30)
-                print(out.getvalue())
+            print_profile(profile)
 
             tick_began = utcnow()
             later = tick_began + timedelta(minutes=args.downtime_minutes)
             with runtime.db.session() as session:  # what each schedule had due, before the tick
                 before = {row.id: row for row in session.execute(
                     select(ScheduledJob.id, ScheduledJob.catch_up, ScheduledJob.next_run_at))}
+            catch_up = Scheduler(runtime, clock=lambda: later)
+            spent.clear()
+            timed_steps(catch_up, spent)
+            profile = cProfile.Profile() if args.profile else None
             start, cpu_start = time.perf_counter(), cpu_seconds()
-            Scheduler(runtime, clock=lambda: later).tick()
+            if profile:
+                profile.enable()
+            catch_up.tick()
+            if profile:
+                profile.disable()
             took, took_cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
-            report_catch_up(runtime, tick_began, before, later, args.downtime_minutes, took, took_cpu)
+            print_profile(profile)
+            report_catch_up(runtime, tick_began, before, later, args.downtime_minutes, took, took_cpu, spent)
         finally:
             bootstrap.reset()
     print(f"\nload average after: {common.load_average()}")
