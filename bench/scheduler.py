@@ -79,7 +79,7 @@ def populate(db, count: int, now) -> None:
                 time_zone=ZONES[index % len(ZONES)],
                 data={},
                 queue="default",
-                catch_up=("once", "skip")[index % 2],
+                catch_up=("once", "skip")[index // 10 % 2],  # both policies in every kind
             )
             if kind < 7:  # most schedules: every few minutes
                 values.update(interval_type="custom", every_minutes=1 + index % 15)

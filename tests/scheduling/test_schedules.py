@@ -164,6 +164,15 @@ def test_a_schedule_that_skips_missed_slots_runs_none_and_waits_for_the_next(run
     assert result.scheduled_at == schedule.start_time + timedelta(minutes=70)
 
 
+def test_after_an_hour_down_a_skipping_schedule_runs_its_latest_slot_if_within_the_grace(runtime, clock):
+    schedule = new_schedule(runtime, clock, catch_up="skip")
+    clock.advance(hours=1, seconds=30)  # six slots missed, the latest only thirty seconds late
+    Scheduler(runtime, clock=clock).tick()
+    (result,) = results_of(runtime, schedule.id)  # that one slot, none of the missed ones before it
+    assert result.scheduled_at == schedule.start_time + timedelta(hours=1)
+    assert reload(runtime, schedule.id).next_run_at == schedule.start_time + timedelta(hours=1, minutes=10)
+
+
 def test_after_an_hour_down_each_of_many_schedules_fires_at_most_once(runtime, clock):
     made = [new_schedule(runtime, clock, name=f"every {n + 2} minutes", every_minutes=n + 2,
                          catch_up=("once", "skip")[n % 2]) for n in range(6)]
