@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import resource
 import sys
@@ -158,6 +159,22 @@ def cpu_seconds(who: int = resource.RUSAGE_THREAD) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def backend_cpu(db) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to ``db``'s database, by pid."""
+    with db.engine.connect() as connection:
+        # Its own backend too: a pooled connection the scheduler uses as well (this query costs ~nothing).
+        pids = set(connection.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")))
+    tick, used = os.sysconf("SC_CLK_TCK"), {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+        except OSError:  # ended meanwhile, or on another machine
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
 def timed_steps(scheduler, spent: dict[str, float]) -> None:
     """Wrap each of ``scheduler``'s steps to add the loop thread's CPU it takes to ``spent``."""
 
@@ -207,8 +224,10 @@ def report_catch_up(runtime, tick_began, before, later, minutes, took, took_cpu,
         counts["runs"] += count
         counts["late"] += slot is not None and later - slot > grace  # a missed slot that ran
     most = max((count for count, _ in runs.values()), default=0)
+    backends = spent.pop("PostgreSQL backends")
     print(f"after {minutes} min down, the first tick: {took:.1f} s, {took_cpu:.1f} s CPU of the scheduler "
-          f"({', '.join(f'{name} {seconds:.2f} s' for name, seconds in spent.items() if seconds >= 0.01)})")
+          f"({', '.join(f'{name} {seconds:.2f} s' for name, seconds in spent.items() if seconds >= 0.01)}); "
+          f"its PostgreSQL backends {backends:.1f} s")
     for policy, counts in sorted(policies.items()):
         if policy == "once":
             ok = counts["runs"] == counts["due"]
@@ -292,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                 used["cpu"] = cpu_seconds() - start
 
             thread = threading.Thread(target=loop, name="scheduler")
+            backends_start = backend_cpu(runtime.db)
             process_start = cpu_seconds(resource.RUSAGE_SELF)
             wall_start, started = time.perf_counter(), utcnow()
             thread.start()
@@ -300,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
             thread.join()
             wall = time.perf_counter() - wall_start
             process_cpu = cpu_seconds(resource.RUSAGE_SELF) - process_start
+            # Backends that ended during the window take their CPU with them: those still there count.
+            backends = sum(seconds - backends_start.get(pid, 0.0)
+                           for pid, seconds in backend_cpu(runtime.db).items())
             with runtime.db.session() as session:
                 rows = session.execute(
                     select(JobResult.id, JobResult.created, JobResult.scheduled_at).where(
@@ -335,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"(target <= 10% {common.verdict(share <= 10)}); the whole process: "
                 f"{process_cpu:.1f} s = {process_cpu / wall * 100:.1f}%"
             )
+            print(f"  PostgreSQL backends serving it (not in the target): {backends:.1f} s = "
+                  f"{backends / wall * 100:.1f}% of one core")
             steps = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in
                               sorted(spent.items(), key=lambda item: -item[1]))
             print(f"  by step (CPU): {steps}; sleeping and waking between them "
@@ -350,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             spent.clear()
             timed_steps(catch_up, spent)
             profile = cProfile.Profile() if args.profile else None
+            backends_start = backend_cpu(runtime.db)
             start, cpu_start = time.perf_counter(), cpu_seconds()
             if profile:
                 profile.enable()
@@ -357,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
             if profile:
                 profile.disable()
             took, took_cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
+            spent["PostgreSQL backends"] = sum(seconds - backends_start.get(pid, 0.0)
+                                               for pid, seconds in backend_cpu(runtime.db).items())
             print_profile(profile)
             report_catch_up(runtime, tick_began, before, later, args.downtime_minutes, took, took_cpu, spent)
         finally:
