@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from service.api.base import Blueprint, db_session, get_or_404
 from service.api.fields import Computed, ModelSchema, ObjectUrl, Reference, multi, object_type
-from service.api.pagination import MAX_SEARCH_LENGTH, PageQuery, page_of, paginate
+from service.api.pagination import MAX_SEARCH_LENGTH, KeysetPageQuery, page_of, paginate
 from service.errors import NotFound
+from service.infra.pages import Keyset
 from service.models import LOG_LEVELS, JobLogEntry
 from service.runs import visibility
 from service.web.auth import current_principal
@@ -31,7 +32,11 @@ class JobLogEntrySchema(ModelSchema):
     job_result = Reference("JobResult", attribute="job_result_id")
 
 
-class JobLogFilter(PageQuery):
+#: A log's order, for its ``next`` links' cursors.
+OLDEST_FIRST = Keyset(JobLogEntry.created, JobLogEntry.id)
+
+
+class JobLogFilter(KeysetPageQuery):
     job_result = multi(fields.UUID())
     log_level = multi(fields.String(validate=validate.OneOf(LOG_LEVELS)))
     grouping = multi(fields.String())
@@ -57,7 +62,7 @@ def filter_logs(args: dict[str, Any]):
 @bp.response(200, page_of(JobLogEntrySchema))
 def list_logs(args):
     """List log entries, oldest first."""
-    return paginate(db_session(), only_visible_logs(filter_logs(args)), args)
+    return paginate(db_session(), only_visible_logs(filter_logs(args)), args, keyset=OLDEST_FIRST)
 
 
 @bp.get("/<uuid:entry_id>/")

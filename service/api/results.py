@@ -25,10 +25,11 @@ from service.api.fields import (
     object_type,
     result_display,
 )
-from service.api.logs import JobLogEntrySchema
-from service.api.pagination import PageQuery, page_of, paginate
+from service.api.logs import OLDEST_FIRST, JobLogEntrySchema
+from service.api.pagination import KeysetPageQuery, page_of, paginate
 from service.api.related import id_or_name, job_ids_named
 from service.errors import NotFound
+from service.infra.pages import Keyset
 from service.models import JobLogEntry, JobOutputFile, JobResult, Status, User
 from service.runs import visibility
 from service.runs.requests import request_cancel
@@ -140,7 +141,11 @@ def files_by_result(session, result_ids: list[uuid.UUID]) -> dict[uuid.UUID, lis
     return grouped
 
 
-class JobResultFilter(PageQuery):
+#: The results list's order, for its ``next`` links' cursors.
+NEWEST_FIRST = Keyset(JobResult.created, JobResult.id, descending=True)
+
+
+class JobResultFilter(KeysetPageQuery):
     job_model = multi(fields.String(metadata={"description": "Job UUID, name or class path."}))
     job_model_id = multi(fields.UUID())
     status = multi(fields.String(validate=validate.OneOf(Status.ALL)))
@@ -180,7 +185,8 @@ def filter_results(args: dict[str, Any]):
 def list_results(args):
     """List runs, newest first."""
     session = db_session()
-    page = paginate(session, visibility.only_visible(filter_results(args), viewer()), args)
+    statement = visibility.only_visible(filter_results(args), viewer())
+    page = paginate(session, statement, args, keyset=NEWEST_FIRST)
     g.output_files = files_by_result(session, [result.id for result in page["results"]])
     return page
 
@@ -193,7 +199,7 @@ def retrieve_result(result_id):
 
 
 @bp.get("/<uuid:result_id>/logs/")
-@bp.arguments(PageQuery, location="query", as_kwargs=False)
+@bp.arguments(KeysetPageQuery, location="query", as_kwargs=False)
 @bp.response(200, JobLogEntrySchema(many=True))
 @bp.alt_response(200, schema=page_of(JobLogEntrySchema), description="With limit or offset: one page.")
 def result_logs(args, result_id):
@@ -204,7 +210,7 @@ def result_logs(args, result_id):
     statement = (select(JobLogEntry).where(JobLogEntry.job_result_id == result_id)
                  .order_by(JobLogEntry.created, JobLogEntry.id))
     if "limit" in request.args or "offset" in request.args:
-        page = paginate(session, statement, args)
+        page = paginate(session, statement, args, keyset=OLDEST_FIRST)
         return jsonify(dict(page, results=JobLogEntrySchema(many=True).dump(page["results"])))
     return session.scalars(statement).all()
 

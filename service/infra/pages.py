@@ -7,16 +7,20 @@ table reads (and fetches from the heap) every row it skips. So:
   is used (never less than the exact part), and ``Page.estimated`` says so. SQLite always counts;
 - whether a next page exists is known from one extra row, never from the count;
 - a deep page first selects only the primary keys of its rows (an index-only scan when the
-  ordering index includes the key), then loads those rows.
+  ordering index includes the key), then loads those rows;
+- a list ordered by ``(created, id)`` can also be read from a ``Keyset`` cursor naming the last
+  row seen: a seek on that index, as fast at the millionth row as at the first.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 #: Lists up to this many rows are counted exactly; longer ones are estimated on PostgreSQL.
@@ -29,6 +33,40 @@ DEFERRED_JOIN_OFFSET = 1_000
 class Page:
     rows: list[Any]
     has_next: bool  # another row follows this page
+
+
+@dataclasses.dataclass(frozen=True)
+class Keyset:
+    """A list ordered by ``(created, id)`` (both ascending or both descending), read from a cursor.
+
+    A cursor is ``<created ISO 8601>~<id hex>``: the last row of the page before. Reading on from it
+    is a seek on the ``(created, id)`` index however deep the page, and rows added or removed
+    meanwhile neither shift nor repeat the rows that follow.
+    """
+
+    created: Any  # the ordering's columns, e.g. JobResult.created and JobResult.id
+    key: Any
+    descending: bool = False
+
+    def cursor_of(self, row: Any) -> str:
+        return f"{getattr(row, self.created.key).isoformat()}~{getattr(row, self.key.key).hex}"
+
+    @staticmethod
+    def parse(cursor: str) -> tuple[datetime, uuid.UUID] | None:
+        """The ``(created, id)`` a cursor names; None if it names none."""
+        created, _, key = cursor.partition("~")
+        try:
+            return datetime.fromisoformat(created), uuid.UUID(hex=key)
+        except ValueError:
+            return None
+
+    def after(self, statement: Select, cursor: str) -> Select:
+        """``statement`` narrowed to the rows after the one ``cursor`` names, in its order."""
+        position = self.parse(cursor)
+        if position is None:
+            raise ValueError(f"not a cursor: {cursor!r}")
+        row = tuple_(self.created, self.key)
+        return statement.where(row < position if self.descending else row > position)
 
 
 def fetch_page(session: Session, statement: Select, *, limit: int, offset: int) -> Page:

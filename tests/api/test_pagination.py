@@ -19,6 +19,8 @@ LISTS = [
     "/api/extras/git-repositories/",
     "/api/extras/scheduled-jobs/",
 ]
+#: Lists whose ``next`` links also carry a cursor (their page's last row; service/infra/pages.py).
+KEYSET_LISTS = {"/api/extras/job-results/", "/api/extras/job-logs/"}
 
 
 @pytest.mark.parametrize("path", LISTS)
@@ -26,7 +28,9 @@ def test_every_list_pages_with_absolute_next_and_previous_links(client, admin, r
     first = client.get(f"{path}?limit=2", headers=admin.headers).get_json()
     assert first["count"] == 3 and len(first["results"]) == 2 and first["previous"] is None
     assert first["next"].startswith("http://localhost" + path)
-    assert parse_qs(urlparse(first["next"]).query) == {"limit": ["2"], "offset": ["2"]}
+    query = parse_qs(urlparse(first["next"]).query)
+    assert (query.pop("cursor", None) is not None) == (path in KEYSET_LISTS)
+    assert query == {"limit": ["2"], "offset": ["2"]}
 
     second = client.get(first["next"], headers=admin.headers).get_json()
     assert len(second["results"]) == 1 and second["next"] is None
@@ -87,3 +91,64 @@ def test_a_50000_character_search_is_a_400_naming_q(client, make_caller):
     for url in ("/api/extras/job-logs/", "/api/extras/jobs/", "/api/extras/git-repositories/"):
         response = client.get(url, query_string={"q": "x" * 50_000}, headers=caller.headers)
         assert response.status_code == 400 and "q" in response.get_json()["error"]["fields"], url
+
+
+def walk(client, admin, url: str) -> tuple[list[str], list[dict]]:
+    """Every row of a list, following ``next`` links; with the query of each link followed."""
+    ids, queries = [], []
+    while url:
+        page = client.get(url, headers=admin.headers).get_json()
+        ids += [item["id"] for item in page["results"]]
+        url = page["next"]
+        if url:
+            queries.append(parse_qs(urlparse(url).query))
+    return ids, queries
+
+
+def offset_pages(client, admin, path: str, limit: int) -> list[str]:
+    ids, offset = [], 0
+    while True:
+        page = client.get(f"{path}limit={limit}&offset={offset}", headers=admin.headers).get_json()
+        ids += [item["id"] for item in page["results"]]
+        if not page["next"]:
+            return ids
+        offset += limit
+
+
+def test_following_next_cursors_gives_the_rows_of_the_offset_pages(client, admin, runtime):
+    """Keyset pages (results newest first, logs oldest first) are the offset pages, ties in
+    ``created`` included, filters kept; a later row added on top shifts nothing already listed."""
+    from datetime import timedelta
+
+    from service.models import JobLogEntry, Status, utcnow
+    from tests.helpers.factories import make_job, make_result
+
+    moment = utcnow() - timedelta(hours=1)
+    with runtime.db.session() as session:
+        job = make_job(session, "Hello")
+        runs = [make_result(session, job, status=Status.FAILURE if index % 3 else Status.SUCCESS,
+                            created=moment + timedelta(seconds=index // 4)) for index in range(11)]
+        session.add_all([JobLogEntry(job_result_id=runs[0].id, message=f"line {index}",
+                                     created=moment + timedelta(milliseconds=index // 3))
+                         for index in range(10)])
+    lists = ["/api/extras/job-results/?", "/api/extras/job-results/?status=FAILURE&",
+             f"/api/extras/job-logs/?job_result={runs[0].id}&",
+             f"/api/extras/job-results/{runs[0].id}/logs/?"]
+    for path in lists:
+        expected = offset_pages(client, admin, path, 3)
+        walked, queries = walk(client, admin, f"{path}limit=3")
+        assert walked == expected and len(set(walked)) == len(walked) > 3, path
+        assert all("cursor" in query for query in queries)
+        assert [query["offset"] for query in queries] == [[str(3 * n)] for n in range(1, len(queries) + 1)]
+    first = client.get("/api/extras/job-results/?limit=3", headers=admin.headers).get_json()
+    with runtime.db.session() as session:
+        make_result(session, job, status=Status.SUCCESS)  # the newest now: offset 3 would repeat a row
+    second = client.get(first["next"], headers=admin.headers).get_json()
+    now_listed = offset_pages(client, admin, "/api/extras/job-results/?", 3)
+    assert [item["id"] for item in second["results"]] == now_listed[4:7]
+
+
+def test_a_bad_cursor_is_a_400_naming_it(client, admin):
+    for path in KEYSET_LISTS:
+        response = client.get(f"{path}?cursor=yesterday", headers=admin.headers)
+        assert response.status_code == 400 and "cursor" in response.get_json(), path
