@@ -161,6 +161,20 @@ def tail_cursors(db, result_id) -> list[str]:
     return [quote(log_cursor((None,) * 5 + tuple(row))) for row in rows]
 
 
+def row_cursor(db, model, position: int, *, where=None, descending: bool = False) -> str:
+    """The ``next`` link cursor (service.infra.pages.Keyset) of the row at ``position`` in
+    ``(created, id)`` order: what a client following ``next`` links sends for the page after it."""
+    from service.infra.pages import Keyset
+
+    order = (model.created.desc(), model.id.desc()) if descending else (model.created, model.id)
+    statement = select(model.created, model.id).order_by(*order).offset(position).limit(1)
+    if where is not None:
+        statement = statement.where(where)
+    with db.session() as session:
+        row = session.execute(statement).one()
+    return quote(Keyset(model.created, model.id).cursor_of(row))
+
+
 def time_request(client, url: str, repeat: int) -> list[float]:
     for _ in range(2):
         response = client.get(url)
@@ -195,22 +209,18 @@ def table_sizes(db) -> str:
     return f"job_results {sizes[0]}, job_log_entries {sizes[1]}"
 
 
+#: How long the run stream is measured alone, before the purge, for comparison.
+BASELINE_SECONDS = 15
+
+
 class RunStream:
     """Runs requested at a steady ``rate`` through the service's own enqueue path (the PENDING row,
     then the broker message), taken by a real ``jobsync worker``; their enqueue-to-start latency
     (request begun -> the worker's claim, ``JobResult.started``) is what the purge must not spoil."""
 
     def __init__(self, runtime, job_id, rate: float, senders: int = 4):
-        self.runtime, self.job_id, self.rate = runtime, job_id, rate
-        self.sent: list[tuple] = []  # (run id, requested at)
-        self.late = 0  # requests sent over 20 ms behind their slot (the senders themselves were slow)
-        self._slot = 0
+        self.runtime, self.job_id, self.rate, self.senders = runtime, job_id, rate, senders
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        # A few senders share one timetable: one request (a transaction and a send) may take longer
-        # than the 20 ms between two slots on a busy machine.
-        self._threads = [threading.Thread(target=self._send, name=f"run-stream-{index}", daemon=True)
-                         for index in range(senders)]
 
     def warm_up(self, count: int = 20) -> None:
         """Let the worker start its job process and connections before anything is measured."""
@@ -218,6 +228,14 @@ class RunStream:
         self._wait_started(ids, timeout=120)
 
     def start(self) -> None:
+        self.sent: list[tuple] = []  # (run id, requested at)
+        self.late = 0  # requests sent over 20 ms behind their slot (the senders themselves were slow)
+        self._slot = 0
+        self._stop = threading.Event()
+        # A few senders share one timetable: one request (a transaction and a send) may take longer
+        # than the 20 ms between two slots on a busy machine.
+        self._threads = [threading.Thread(target=self._send, name=f"run-stream-{index}", daemon=True)
+                         for index in range(self.senders)]
         self._began = time.perf_counter()
         for thread in self._threads:
             thread.start()
@@ -254,7 +272,7 @@ class RunStream:
         common.wait_until(all_started, timeout=timeout, interval=0.2, what="the stream's runs to start")
         return started
 
-    def report(self) -> None:
+    def report(self, label: str) -> None:
         started = {}
         ids = [run_id for run_id, _ in self.sent]
         for index in range(0, len(ids), 1000):
@@ -262,7 +280,7 @@ class RunStream:
         latency = [(started[run_id] - requested).total_seconds() * 1000 for run_id, requested in self.sent]
         p50, p99 = common.median(latency), common.percentile(latency, 0.99)
         print(
-            f"meanwhile {len(self.sent):,} runs at {self.rate:g}/s ({self.late} sent > 20 ms late) through a "
+            f"{label}: {len(self.sent):,} runs at {self.rate:g}/s ({self.late} sent > 20 ms late) through a "
             f"jobsync worker: enqueue-to-start p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(latency):.0f} ms "
             f"(target p99 <= 100 ms {common.verdict(p99 <= 100)})",
             flush=True,
@@ -311,7 +329,7 @@ def measure_purge(db, retention_days: int, stream: RunStream | None = None) -> N
         flush=True,
     )
     if stream is not None:
-        stream.report()
+        stream.report("while it ran")
     print(f"after purge:   {table_sizes(db)}  (space is reused by new rows; see the README)", flush=True)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM (FULL, ANALYZE) job_log_entries"))
@@ -332,6 +350,10 @@ def start_stream(runtime, processes: common.Processes, rate: float) -> RunStream
     processes.start("jobsync-worker", [sys.executable, "-m", "service.cli", "worker", "default"], env=env)
     stream = RunStream(runtime, job_id, rate)
     stream.warm_up()
+    stream.start()  # the same stream without a purge: what the machine gives anyway
+    time.sleep(BASELINE_SECONDS)
+    stream.stop()
+    stream.report(f"the stream alone for {BASELINE_SECONDS} s, before the purge")
     return stream
 
 
@@ -409,6 +431,12 @@ def main(argv: list[str] | None = None) -> int:
             month_ago = (utcnow() - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S")
             week_ago = (utcnow() - timedelta(days=23)).strftime("%Y-%m-%dT%H:%M:%S")
             tail = tail_cursors(runtime.db, ids["big"])
+            from service.models import JobLogEntry
+
+            deep = row_cursor(runtime.db, JobResult, min(24949, args.results - 1), descending=True)
+            in_big = JobLogEntry.job_result_id == ids["big"]
+            middle = row_cursor(runtime.db, JobLogEntry, args.big_log // 2 - 1, where=in_big)
+            last = row_cursor(runtime.db, JobLogEntry, args.big_log - 51, where=in_big)
             api = "/api/extras/job-results/"
             logs = f"/api/extras/job-logs/?job_result={ids['big']}&limit=50"
             page = f"/job-results/{ids['big']}/"
@@ -420,11 +448,17 @@ def main(argv: list[str] | None = None) -> int:
                 ("API results, first page by status", f"{api}?status=FAILURE", 50, 150),
                 ("API results, first page by date range", dated, 50, 150),
                 ("API results, page 500 (offset 24,950)", f"{api}?limit=50&offset=24950", 50, 150),
+                ("API results, page 500 (next link's cursor)",
+                 f"{api}?limit=50&offset=24950&cursor={deep}", 50, 150),
                 ("UI results page", "/job-results/", 300, None),
                 ("UI job page with recent runs", f"/jobs/{ids['job']}/", 300, None),
                 ("API log page, first", logs, 100, None),
                 ("API log page, middle", f"{logs}&offset={args.big_log // 2}", 100, None),
                 ("API log page, last", f"{logs}&offset={args.big_log - 50}", 100, None),
+                ("API log page, middle (next link's cursor)",
+                 f"{logs}&offset={args.big_log // 2}&cursor={middle}", 100, None),
+                ("API log page, last (next link's cursor)",
+                 f"{logs}&offset={args.big_log - 50}&cursor={last}", 100, None),
                 ("API log level filter (warning)", f"{logs}&log_level=warning", 150, None),
                 ("UI log view, last page", page, 100, None),
                 ("UI log view, first page", f"{page}?log_page=1", 100, None),
