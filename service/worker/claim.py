@@ -1,7 +1,10 @@
 """Claiming a run: the one conditional UPDATE (PENDING -> STARTED) that makes delivery idempotent.
 
 A message delivered twice runs once. The claim also reads what running the job needs as plain
-columns, so no ORM object and no open connection is held while the job runs.
+columns, so no ORM object and no open connection is held while the job runs. On PostgreSQL the
+claims a worker process's threads make at the same moment are one statement (group commit,
+service.worker.group_commit): an idle worker claims alone at once, a busy one pays one round trip
+and one commit for many runs. Each row still names the thread that claimed it.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ import threading
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, or_, select, update
+from sqlalchemy import Row, String, Uuid, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from service.models import GitRepository, Job, JobResult, Status, User, utcnow
 from service.runs.concurrency import KeyedRun, acquire, refuse, take_free_slot
+from service.worker.group_commit import Committers
 
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
 
 def worker_id() -> str:
     return f"{WORKER_ID}:{threading.get_ident()}"
@@ -27,21 +33,16 @@ _NOW, RUN_ID = bindparam("claim_now"), bindparam("run_id")
 
 # Built once: the hot path runs these for every job, and SQLAlchemy memoises a reused statement's
 # cache key, so each execution goes straight to the compiled form.
+_CLAIMABLE = (
+    JobResult.status == Status.PENDING,
+    JobResult.cancel_requested.is_(False),
+    (JobResult.scheduled_at.is_(None)) | (JobResult.scheduled_at <= _NOW),
+)
+_CLAIMED_VALUES = dict(status=Status.STARTED, started=_NOW, heartbeat=_NOW, attempts=JobResult.attempts + 1)
 _CLAIM = (
     update(JobResult)
-    .where(
-        JobResult.id == RUN_ID,
-        JobResult.status == Status.PENDING,
-        JobResult.cancel_requested.is_(False),
-        (JobResult.scheduled_at.is_(None)) | (JobResult.scheduled_at <= _NOW),
-    )
-    .values(
-        status=Status.STARTED,
-        started=_NOW,
-        heartbeat=_NOW,
-        worker_id=bindparam("claim_worker"),
-        attempts=JobResult.attempts + 1,
-    )
+    .where(JobResult.id == RUN_ID, *_CLAIMABLE)
+    .values(worker_id=bindparam("claim_worker"), **_CLAIMED_VALUES)
 )
 
 # Most runs have no concurrency key: their claim stays one statement. A keyed run is claimed in a
@@ -74,10 +75,10 @@ _DETAILS = (
 )
 
 
-def _run_details(runs):
-    """Select ``_RUN_COLUMNS`` of ``runs`` (the table, or the claim's RETURNING) with their job's details."""
+def _run_details(runs, columns: tuple[str, ...] = _RUN_COLUMNS):
+    """Select ``columns`` of ``runs`` (the table, or the claim's RETURNING) with their job's details."""
     return (
-        select(*(runs.c[name] for name in _RUN_COLUMNS), *_DETAILS)
+        select(*(runs.c[name] for name in columns), *_DETAILS)
         .select_from(runs)
         .outerjoin(Job, runs.c.job_id == Job.id)
         .outerjoin(GitRepository, Job.repository_id == GitRepository.id)
@@ -110,6 +111,18 @@ _CLAIM_WITH_SLOT = _CLAIM.where(
 _CLAIM_RETURNING_RUN = _run_details(
     _CLAIM_WITH_SLOT.returning(*(JobResult.__table__.c[name] for name in _RUN_COLUMNS)).cte("claimed")
 )
+# A batch of claims of runs without a key: the runs and the threads claiming them as arrays.
+_BATCH = func.unnest(bindparam("claim_ids", type_=ARRAY(Uuid())),
+                     bindparam("claim_workers", type_=ARRAY(String()))).table_valued("id", "worker")
+_BATCH = _BATCH.render_derived("batch")
+_CLAIM_MANY_RETURNING_RUNS = _run_details(
+    update(JobResult)
+    .where(JobResult.id == _BATCH.c.id, *_CLAIMABLE, JobResult.concurrency_key.is_(None))
+    .values(worker_id=_BATCH.c.worker, **_CLAIMED_VALUES)
+    .returning(*(JobResult.__table__.c[name] for name in (*_RUN_COLUMNS, "worker_id")))
+    .cte("claimed"),
+    (*_RUN_COLUMNS, "worker_id"),
+)
 
 
 def _claim_parameters(job_result_id: uuid.UUID, now: datetime | None) -> dict:
@@ -129,11 +142,42 @@ def claim_and_load(db, job_result_id: uuid.UUID, *, now: datetime | None = None)
             if connection.execute(_CLAIM_FREE, parameters).rowcount == 1:
                 return connection.execute(_CLAIMED_RUN, parameters).one()
     else:
-        with db.autocommit_engine.connect() as connection:  # one statement is its own transaction
-            run = connection.execute(_CLAIM_RETURNING_RUN, parameters).first()
+        # A claim at a given moment (tests) goes alone; the worker's join its threads' others. A
+        # batch of several claims only runs without a key: one it did not take is tried alone.
+        run = None if now is not None else claims_for(db).submit(parameters)
+        if run is _TRY_ALONE or now is not None:
+            run = _claim_one(db, parameters)
         if run is not None:
             return run
     return _claim_keyed(db, parameters)
+
+
+#: What a batch answers for a claim it did not take: a run with a key, already taken, or not due.
+_TRY_ALONE = object()
+
+
+def _claim_one(db, parameters: dict) -> Row | None:
+    """Claim one run (with a free slot of its key, if it has one) in one statement."""
+    with db.autocommit_engine.connect() as connection:  # one statement is its own transaction
+        return connection.execute(_CLAIM_RETURNING_RUN, parameters).first()
+
+
+def _claim_many(db, batch: list[dict]) -> list:
+    """Claim a batch of runs without a key in one statement: each its row, or ``_TRY_ALONE``."""
+    with db.autocommit_engine.connect() as connection:
+        rows = connection.execute(_CLAIM_MANY_RETURNING_RUNS, {
+            "claim_ids": [parameters["run_id"] for parameters in batch],
+            "claim_workers": [parameters["claim_worker"] for parameters in batch],
+            "claim_now": utcnow(),
+        }).all()
+    # A run sent twice to two threads of this process is claimed once: by the thread its row names.
+    claimed = {(row.id, row.worker_id): row for row in rows}
+    return [claimed.get((parameters["run_id"], parameters["claim_worker"]), _TRY_ALONE)
+            for parameters in batch]
+
+
+#: The claim committer of a database in this process (PostgreSQL), shared by its threads.
+claims_for: Committers[dict, Row | None] = Committers(_claim_many, _claim_one)
 
 
 def _claim_keyed(db, parameters: dict) -> Row | None:

@@ -1,6 +1,8 @@
-"""Group commit: a worker process's threads share one transaction for what they finish together.
+"""Group commit: a worker process's threads share one transaction for what they write together.
 
-A thread hands its write to the committer and blocks until a transaction holding it committed
+Both a run's claim and its outcome go through a committer (service.worker.claim,
+service.worker.outcome). A thread hands its write to the committer and blocks until a transaction
+holding it committed
 (or failed). The first thread to arrive while no transaction is under way leads: it takes every
 write queued so far, commits them as one batch, then wakes their threads. Threads arriving
 meanwhile wait and form the next batch, led by one of them. An idle worker commits a batch of
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -26,25 +29,29 @@ from service.infra.outage import outage_of
 logger = logging.getLogger(__name__)
 
 W = TypeVar("W")
+R = TypeVar("R")
 
 
 class _Waiting(Generic[W]):
-    __slots__ = ("write", "done", "error")
+    __slots__ = ("write", "done", "error", "result")
 
     def __init__(self, write: W):
         self.write = write
         self.done = False
         self.error: BaseException | None = None
+        self.result = None
 
 
-class GroupCommitter(Generic[W]):
+class GroupCommitter(Generic[W, R]):
     """Commits writes handed over by many threads in shared transactions (leader and followers).
 
-    ``commit_batch(writes)`` must write them all in one transaction; ``commit_one(write)`` writes
-    one alone (used when a batch fails for one write's sake).
+    ``commit_batch(writes)`` must write them all in one transaction and return each write's result
+    in order (or None when writes have none); ``commit_one(write)`` writes one alone and returns its
+    result (used for a batch of one, and when a batch fails for one write's sake).
     """
 
-    def __init__(self, commit_batch: Callable[[Sequence[W]], None], commit_one: Callable[[W], None]):
+    def __init__(self, commit_batch: Callable[[Sequence[W]], Sequence[R] | None],
+                 commit_one: Callable[[W], R]):
         self._commit_batch = commit_batch
         self._commit_one = commit_one
         self._changed = threading.Condition(threading.Lock())
@@ -65,8 +72,8 @@ class GroupCommitter(Generic[W]):
         with self._changed:
             return self._leading
 
-    def submit(self, write: W) -> None:
-        """Return once a committed transaction holds ``write``; raise what writing it raised."""
+    def submit(self, write: W) -> R | None:
+        """Return ``write``'s result once a committed transaction holds it; raise what writing it raised."""
         waiting = _Waiting(write)
         with self._changed:
             self._queued.append(waiting)
@@ -89,13 +96,16 @@ class GroupCommitter(Generic[W]):
                     self._changed.notify_all()
         if waiting.error is not None:
             raise waiting.error
+        return waiting.result
 
     def _commit(self, batch: list[_Waiting[W]]) -> None:
         try:
             if len(batch) == 1:
-                self._commit_one(batch[0].write)
+                batch[0].result = self._commit_one(batch[0].write)
             else:
-                self._commit_batch([waiting.write for waiting in batch])
+                results = self._commit_batch([waiting.write for waiting in batch])
+                for waiting, result in zip(batch, results or [None] * len(batch), strict=True):
+                    waiting.result = result
         except BaseException as exc:
             if len(batch) == 1 or outage_of(exc) is not None or not isinstance(exc, Exception):
                 for waiting in batch:  # every write of the batch is retried (or fails) with it
@@ -104,11 +114,32 @@ class GroupCommitter(Generic[W]):
             logger.warning("a batch of %d writes failed (%s): writing them one by one",
                            len(batch), type(exc).__name__)
             for waiting in batch:
-                waiting.error = self._try_one(waiting.write)
+                self._try_one(waiting)
 
-    def _try_one(self, write: W) -> BaseException | None:
+    def _try_one(self, waiting: _Waiting[W]) -> None:
         try:
-            self._commit_one(write)
+            waiting.result = self._commit_one(waiting.write)
         except Exception as exc:
-            return exc
-        return None
+            waiting.error = exc
+
+
+class Committers(Generic[W, R]):
+    """The committer of each database in this process, shared by its threads, made on first use.
+
+    ``commit_batch(db, writes)`` and ``commit_one(db, write)`` as GroupCommitter takes them.
+    """
+
+    def __init__(self, commit_batch: Callable[..., Sequence[R] | None], commit_one: Callable[..., R]):
+        self._commit_batch, self._commit_one = commit_batch, commit_one
+        self._committers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def __call__(self, db) -> GroupCommitter[W, R]:
+        with self._lock:
+            committer = self._committers.get(db)
+            if committer is None:
+                database = weakref.ref(db)  # the registry must not keep the database alive
+                committer = self._committers[db] = GroupCommitter(
+                    lambda writes: self._commit_batch(database(), writes),
+                    lambda write: self._commit_one(database(), write))
+            return committer

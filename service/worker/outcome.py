@@ -12,9 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import threading
 import uuid
-import weakref
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -28,7 +26,7 @@ from service.runs.concurrency import release, wake
 from service.runs.periodic import after_finish
 from service.runs.retries import schedule_retry
 from service.worker.claim import RUN_ID
-from service.worker.group_commit import GroupCommitter
+from service.worker.group_commit import Committers
 from service.worker.job_process import ChildOutcome
 from service.worker.recorder import RunRecorder, write_held
 
@@ -243,17 +241,5 @@ def _store_outcome(db, write: OutcomeWrite) -> None:
         connection.execute(_STORE_OUTCOME, write.parameters)
 
 
-_committers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_committers_lock = threading.Lock()
-
-
-def committer_for(db) -> GroupCommitter[OutcomeWrite]:
-    """The group committer of ``db`` in this process (one per database, shared by its threads)."""
-    with _committers_lock:
-        committer = _committers.get(db)
-        if committer is None:
-            database = weakref.ref(db)  # the registry must not keep the database alive
-            committer = _committers[db] = GroupCommitter(
-                lambda writes: commit_batch(database(), writes), lambda write: commit_one(database(), write))
-        return committer
-
+#: The group committer of a database in this process (one per database, shared by its threads).
+committer_for: Committers[OutcomeWrite, None] = Committers(commit_batch, commit_one)
