@@ -189,6 +189,51 @@ def load_average() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min) on {os.cpu_count()} cores"
 
 
+class PostgresCpu:
+    """CPU seconds used by the PostgreSQL backends serving one database on this machine.
+
+    Backends that end between two samples take their CPU with them; the workers' pooled
+    connections live through a measurement, so little is lost. A remote server reads as None.
+    This bench's own backends (this sampler's, and those named in ``exclude``) are left out.
+    """
+
+    def __init__(self, database_url: str):
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        self.database = make_url(database_url).database
+        self.engine = create_engine(database_url, isolation_level="AUTOCOMMIT", pool_size=1)
+        self.local = make_url(database_url).host in ("127.0.0.1", "localhost", None)
+        self.exclude: set[int] = set()
+
+    def sample(self) -> dict[int, float] | None:
+        from sqlalchemy import text
+
+        if not self.local:
+            return None
+        with self.engine.connect() as connection:
+            pids = connection.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = :name "
+                                           "AND pid <> pg_backend_pid()"), {"name": self.database}).all()
+        ticks, seconds = os.sysconf("SC_CLK_TCK"), {}
+        for pid in set(pids) - self.exclude:
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks
+        return seconds
+
+    @staticmethod
+    def used(before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
+        if before is None or after is None:
+            return None
+        return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
 def tree_cpu_seconds(roots: list[int]) -> float:
     """User + system CPU of ``roots`` and their live descendants, with the children they reaped."""
     ticks = os.sysconf("SC_CLK_TCK")
