@@ -33,13 +33,17 @@ R = TypeVar("R")
 
 
 class _Waiting(Generic[W]):
-    __slots__ = ("write", "done", "error", "result")
+    __slots__ = ("write", "done", "error", "result", "turn")
 
     def __init__(self, write: W):
         self.write = write
         self.done = False
         self.error: BaseException | None = None
         self.result = None
+        # Released once for this thread alone: its write is done, or it leads the next batch. (One
+        # lock each instead of a shared condition: a batch's end wakes no thread it does not concern.)
+        self.turn = threading.Lock()
+        self.turn.acquire()
 
 
 class GroupCommitter(Generic[W, R]):
@@ -54,7 +58,7 @@ class GroupCommitter(Generic[W, R]):
                  commit_one: Callable[[W], R]):
         self._commit_batch = commit_batch
         self._commit_one = commit_one
-        self._changed = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
         self._queued: list[_Waiting[W]] = []
         self._leading = False
         #: Batches committed and the writes they held (what the tests and the benchmark read).
@@ -63,37 +67,40 @@ class GroupCommitter(Generic[W, R]):
     @property
     def waiting(self) -> int:
         """Writes queued for the next transaction while one is under way."""
-        with self._changed:
+        with self._lock:
             return len(self._queued)
 
     @property
     def busy(self) -> bool:
         """A transaction is under way."""
-        with self._changed:
+        with self._lock:
             return self._leading
 
     def submit(self, write: W) -> R | None:
         """Return ``write``'s result once a committed transaction holds it; raise what writing it raised."""
         waiting = _Waiting(write)
-        with self._changed:
+        with self._lock:
             self._queued.append(waiting)
-            while not waiting.done and self._leading:
-                self._changed.wait()
-            leading = not waiting.done  # nobody is committing: lead, taking everything queued
-            if leading:
-                self._leading = True
+            follow, self._leading = self._leading, True
+        if follow:
+            waiting.turn.acquire()  # until a leader committed it, or made this thread the next leader
+        if not waiting.done:  # lead: commit everything queued, then hand leadership on
+            with self._lock:
                 batch, self._queued = self._queued, []
-        if leading:
             try:
                 self._commit(batch)
             finally:
-                with self._changed:
-                    self._leading = False
-                    for each in batch:
-                        each.done = True
+                with self._lock:
                     self.batches += 1
                     self.writes += len(batch)
-                    self._changed.notify_all()
+                    following = self._queued[0] if self._queued else None
+                    self._leading = following is not None
+                for each in batch:
+                    each.done = True
+                    if each is not waiting:
+                        each.turn.release()
+                if following is not None:
+                    following.turn.release()
         if waiting.error is not None:
             raise waiting.error
         return waiting.result
