@@ -5,14 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.errors import AuthenticationFailed, NotFound, ValidationError
 from service.models import PERMISSIONS, Token, User, utcnow
+
+#: A token's ``last_used`` moves at most this often (as NetBox's does): a busy API client would
+#: otherwise add a write and a commit to every request.
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 def hash_token(key: str) -> str:
@@ -70,7 +74,8 @@ def create_token(session: Session, user: User, *, description: str = "", write_e
 
 def authenticate_token(session: Session, key: str) -> Token:
     """Return the live token for ``key``; raises AuthenticationFailed otherwise."""
-    token = session.scalar(select(Token).where(Token.key_hash == hash_token(key)))
+    query = select(Token).options(joinedload(Token.user)).where(Token.key_hash == hash_token(key))
+    token = session.scalar(query)
     # The lookup is by hash; compare again in constant time so timing says nothing about the key.
     if token is None or not hmac.compare_digest(token.key_hash, hash_token(key)):
         raise AuthenticationFailed("Invalid token.")
@@ -78,5 +83,7 @@ def authenticate_token(session: Session, key: str) -> Token:
         raise AuthenticationFailed("Token expired.")
     if not token.user.is_active:
         raise AuthenticationFailed("User inactive.")
-    token.last_used = utcnow()
+    now = utcnow()
+    if token.last_used is None or now - token.last_used >= LAST_USED_EVERY:
+        token.last_used = now  # not on every request: each would be one more write and commit
     return token

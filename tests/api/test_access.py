@@ -5,7 +5,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from service.models import Token, utcnow
 
@@ -163,6 +163,27 @@ def test_using_a_token_records_when_it_was_last_used(client, runtime, reader):
     with runtime.db.session() as session:
         token = session.scalar(select(Token).where(Token.user_id == reader.user_id))
         assert token.last_used is not None
+
+
+def last_used(runtime, caller):
+    with runtime.db.session() as session:
+        return session.scalar(select(Token.last_used).where(Token.user_id == caller.user_id))
+
+
+def test_a_token_used_again_within_a_minute_keeps_its_last_used_unwritten(client, runtime, reader):
+    client.get("/api/", headers=reader.headers)
+    first = last_used(runtime, reader)
+    client.get("/api/", headers=reader.headers)
+    assert last_used(runtime, reader) == first
+
+
+def test_a_token_used_a_minute_after_its_last_use_records_the_new_one(client, runtime, reader):
+    client.get("/api/", headers=reader.headers)
+    long_ago = last_used(runtime, reader) - timedelta(minutes=2)
+    with runtime.db.session() as session:
+        session.execute(update(Token).where(Token.user_id == reader.user_id).values(last_used=long_ago))
+    client.get("/api/", headers=reader.headers)
+    assert last_used(runtime, reader) > long_ago + timedelta(minutes=1)
 
 
 def test_responses_announce_the_nautobot_api_version(client, reader):

@@ -1,11 +1,12 @@
 """``Idempotency-Key`` on ``POST /api/extras/jobs/{id}/run/``: a retried request starts nothing new."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
 
-from service.models import IdempotencyKey, JobResult, utcnow
+from service.models import IdempotencyKey, JobOutputFile, JobResult, utcnow
 from tests.helpers.factories import make_job
 
 
@@ -76,3 +77,13 @@ def test_a_refused_request_remembers_no_key(client, runtime, runner):
     assert run(client, runner, disabled, key="k").status_code == 405
     with runtime.db.session() as session:
         assert session.scalars(select(IdempotencyKey)).all() == []
+
+
+def test_a_repeated_key_answers_the_files_its_run_has_stored_since(client, runtime, runner, hello):
+    first = run(client, runner, hello, key="with-files").get_json()["job_result"]
+    assert first["files"] == []  # answered as created
+    with runtime.db.session() as session:
+        session.add(JobOutputFile(job_result_id=uuid.UUID(first["id"]), name="report.txt", content=b"done",
+                                  size=4))
+    again = run(client, runner, hello, key="with-files").get_json()["job_result"]
+    assert [file["name"] for file in again["files"]] == ["report.txt"]
