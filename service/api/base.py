@@ -12,14 +12,14 @@ from typing import Any
 
 import flask_smorest
 import marshmallow as ma
-from flask import Flask, g, request
+from flask import Flask, request
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from webargs.flaskparser import FlaskParser
 
 from service.errors import NotFound, ValidationError
-from service.web.app_runtime import current_runtime
 from service.web.json_input import StrictJSONProvider, refuse_bad_json
+from service.web.request_session import init_request_sessions, request_session
 
 #: The Nautobot REST API version whose shapes jobsync answers with (pynautobot reads it).
 NAUTOBOT_API_VERSION = "2.4"
@@ -68,7 +68,7 @@ def init_api(app: Flask) -> Api:
     app.json.sort_keys = False  # keep Nautobot's order: id, object_type, display, url first
     api = Api(app)
     api.spec.components.security_scheme("tokenAuth", TOKEN_SCHEME)
-    app.teardown_appcontext(_close_session)
+    init_request_sessions(app)
     app.before_request(refuse_bad_json)  # before authentication, so before any policy
     app.before_request(refuse_null_characters)
 
@@ -108,16 +108,8 @@ def refuse_null_characters() -> None:
 
 
 def db_session() -> Session:
-    """Return this request's database session, opening it on first use."""
-    if "db_session" not in g:
-        g.db_session = current_runtime().db.sessionmaker()
-    return g.db_session
-
-
-def _close_session(_exc: BaseException | None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()  # anything not committed by the view is rolled back
+    """Return this request's database session (shared with authentication), opening it on first use."""
+    return request_session()
 
 
 def commit(session: Session, *, unique_field: str | None = None) -> None:

@@ -18,7 +18,7 @@ from service.errors import AuthenticationFailed, PermissionDenied
 from service.models import User
 from service.models.user import grants
 from service.users import authenticate_token
-from service.web.app_runtime import current_runtime
+from service.web.request_session import request_session
 from service.web.sessions import session_user
 
 #: Methods that change nothing: allowed with a write-disabled token and under ``Policy.read``.
@@ -107,9 +107,10 @@ def enforce_policies(app: Flask, policies: dict[str, Policy]) -> None:
         policy = policies.get(request.blueprint or "")
         if policy is None:
             return
-        runtime = current_runtime()
-        with runtime.db.session() as db_session:  # commits the token's last_used
-            principal = authenticate(db_session, request.headers.get("Authorization"), session)
+        db_session = request_session()  # the view's too: it finds the caller's rows loaded
+        principal = authenticate(db_session, request.headers.get("Authorization"), session)
+        if db_session.dirty:  # the token's last_used moved (once a minute): kept whatever the view does
+            db_session.commit()
         g.principal = principal
         if principal.token_id is None and request.method not in SAFE_METHODS:
             # A browser sends its session cookie whatever page asks: writes need the UI's CSRF token.
