@@ -11,7 +11,10 @@ removes dependency environments no installed job and no waiting or running run u
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, text, tuple_
@@ -32,40 +35,67 @@ from service.models import (
 from service.observability import metrics
 from service.runs.idempotency import forget_expired_keys
 
-#: Runs deleted per transaction, so a large purge never holds one long lock.
+#: Most runs deleted per transaction, so a large purge never holds one long lock.
 DELETE_BATCH = 1_000
-#: Log entries deleted per transaction: a run with 200,000 lines goes in many short steps.
+#: Most log entries deleted per transaction: a run with 200,000 lines goes in many short steps.
 LOG_DELETE_BATCH = 20_000
+#: What one purge transaction aims to take. On a busy database the batches shrink (down to a
+#: twentieth) until a transaction takes about this long, and grow back when it is quiet: the
+#: transactions stay well under a second whatever the load, and the purge as fast as it allows.
+TARGET_SECONDS = 0.25
+#: The clock pacing the batches (a test may slow it down).
+clock = time.monotonic
+
+
+class _Pace:
+    """A batch size between ``most // 20`` and ``most``, halved after a transaction took over twice
+    TARGET_SECONDS and doubled after one under half of it."""
+
+    def __init__(self, most: int):
+        self.most, self.least = most, max(most // 20, 1)
+        self.size = most
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        began = clock()
+        yield
+        took = clock() - began
+        if took > 2 * TARGET_SECONDS:
+            self.size = max(self.size // 2, self.least)
+        elif took < TARGET_SECONDS / 2:
+            self.size = min(self.size * 2, self.most)
 
 
 def purge_old_results(db, retention_days: int, *, now: datetime) -> dict[str, int]:
     """Delete finished runs (with logs and files) and schedule slots older than the retention.
 
-    Every transaction is short: runs go ``DELETE_BATCH`` at a time, their log entries first in
-    steps of ``LOG_DELETE_BATCH``, so a purge of a year of history never blocks the runs that are
-    being written meanwhile. A run is only deleted once its logs are gone, so an interrupted purge
-    leaves nothing dangling and the next one carries on. The old runs are walked in ``(created,
-    id)`` order from where the last batch stopped, so runs kept (still waiting, or ended lately) are
-    read once, not again by every batch.
+    Every transaction is short: runs go at most ``DELETE_BATCH`` at a time, their log entries
+    first in steps of at most ``LOG_DELETE_BATCH``, fewer while the database is slow (``_Pace``),
+    so a purge of a year of history never blocks the runs that are being written meanwhile. A
+    run is only deleted once its logs are gone, so an interrupted purge leaves nothing dangling
+    and the next one carries on. The old runs are walked in ``(created, id)`` order from where the
+    last batch stopped, so runs kept (still waiting, or ended lately) are read once, not again by
+    every batch.
     """
     cutoff = now - timedelta(days=retention_days)
     ended = func.coalesce(JobResult.completed, JobResult.created)
     # A run ends after it is created, so ``created < cutoff`` (indexed) only narrows the search.
     old = (select(JobResult.id, JobResult.created)
            .where(JobResult.created < cutoff, JobResult.status.in_(Status.FINAL), ended < cutoff)
-           .order_by(JobResult.created, JobResult.id).limit(DELETE_BATCH))
+           .order_by(JobResult.created, JobResult.id))
     counts = {"results": 0, "logs": 0, "files": 0, "slots": 0}
+    runs, lines = _Pace(DELETE_BATCH), _Pace(LOG_DELETE_BATCH)
     after = None
     while True:
         with db.session() as session:
             page = old if after is None else old.where(tuple_(JobResult.created, JobResult.id) > after)
-            rows = session.execute(page).all()
+            rows = session.execute(page.limit(runs.size)).all()
         if not rows:
             break
         after = tuple(rows[-1])[::-1]  # (created, id) of the last one
         ids = [row.id for row in rows]
-        counts["logs"] += _delete_logs_of(db, ids)
-        with db.session() as session:
+        counts["logs"] += _delete_logs_of(db, ids, lines)
+        with runs.timed(), db.session() as session:
             # Explicit deletes rather than relying on ON DELETE CASCADE being enforced everywhere.
             counts["files"] += session.execute(
                 delete(JobOutputFile).where(JobOutputFile.job_result_id.in_(ids))
@@ -78,28 +108,29 @@ def purge_old_results(db, retention_days: int, *, now: datetime) -> dict[str, in
     return counts
 
 
-def _delete_logs_of(db, result_ids: list) -> int:
-    """Delete the log entries of ``result_ids`` in steps of LOG_DELETE_BATCH; return how many.
+def _delete_logs_of(db, result_ids: list, pace: _Pace) -> int:
+    """Delete the log entries of ``result_ids`` in steps of ``pace.size``; return how many.
 
     On PostgreSQL a step names its rows by their physical address (``ctid``): deleting them by
     primary key instead looked each one up again in the key's index, ten times slower.
     """
-    if db.engine.dialect.name == "postgresql":
-        statement = text(
-            "DELETE FROM job_log_entries WHERE ctid = ANY(ARRAY("
-            "SELECT ctid FROM job_log_entries WHERE job_result_id = ANY(:ids) LIMIT :step))")
-        parameters = {"ids": list(result_ids), "step": LOG_DELETE_BATCH}
-    else:
-        statement = delete(JobLogEntry).where(JobLogEntry.id.in_(
-            select(JobLogEntry.id).where(JobLogEntry.job_result_id.in_(result_ids))
-            .limit(LOG_DELETE_BATCH).scalar_subquery()))
-        parameters = {}
     deleted = 0
     while True:
-        with db.session() as session:
+        step = pace.size
+        if db.engine.dialect.name == "postgresql":
+            statement = text(
+                "DELETE FROM job_log_entries WHERE ctid = ANY(ARRAY("
+                "SELECT ctid FROM job_log_entries WHERE job_result_id = ANY(:ids) LIMIT :step))")
+            parameters = {"ids": list(result_ids), "step": step}
+        else:
+            statement = delete(JobLogEntry).where(JobLogEntry.id.in_(
+                select(JobLogEntry.id).where(JobLogEntry.job_result_id.in_(result_ids))
+                .limit(step).scalar_subquery()))
+            parameters = {}
+        with pace.timed(), db.session() as session:
             count = session.execute(statement, parameters).rowcount
         deleted += count
-        if count < LOG_DELETE_BATCH:
+        if count < step:
             return deleted
 
 

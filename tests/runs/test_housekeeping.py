@@ -118,6 +118,44 @@ def test_a_purge_walks_past_kept_runs_and_runs_created_at_the_same_moment(runtim
         assert list(session.scalars(select(JobLogEntry.message))) == ["kept"]
 
 
+def test_a_slow_database_gets_smaller_batches_and_a_quiet_one_the_largest(runtime, monkeypatch):
+    """Each purge transaction is timed: over twice TARGET_SECONDS halves the next batch (down to a
+    twentieth of the largest), under half of it doubles it back; nothing is left behind."""
+    from itertools import count as counter
+
+    from service.runs import housekeeping
+
+    monkeypatch.setattr(housekeeping, "DELETE_BATCH", 40)
+    monkeypatch.setattr(housekeeping, "LOG_DELETE_BATCH", 40)
+    timed = housekeeping._Pace.timed
+
+    def purge(seconds_per_reading: float) -> list[int]:
+        """Purge 60 old runs of 2 lines each; return the batch size of each transaction."""
+        now, old = utcnow(), utcnow() - timedelta(days=99)
+        with runtime.db.session() as session:
+            job = make_job(session)
+            for _ in range(60):
+                expired = make_result(session, job, status=Status.SUCCESS, created=old, completed=old)
+                session.add_all([JobLogEntry(job_result_id=expired.id, message="x") for _ in range(2)])
+        ticks, sizes = counter(), []
+        monkeypatch.setattr(housekeeping, "clock", lambda: next(ticks) * seconds_per_reading)
+
+        def recording(pace):
+            sizes.append(pace.size)
+            return timed(pace)
+
+        monkeypatch.setattr(housekeeping._Pace, "timed", recording)
+        counts = purge_old_results(runtime.db, 90, now=now)
+        assert (counts["results"], counts["logs"]) == (60, 120)
+        with runtime.db.session() as session:
+            assert count(session, JobResult) == count(session, JobLogEntry) == 0
+        return sizes
+
+    assert set(purge(0.0)) == {40}  # a quiet database: every batch the largest
+    slow = purge(1.0)  # every transaction "took" a second
+    assert slow[:4] == [40, 20, 10, 5] and min(slow) == 2  # halved down to a twentieth
+
+
 def test_the_rows_housekeeping_purges_are_counted_in_the_metrics(runtime):
     from prometheus_client import REGISTRY
 
