@@ -30,11 +30,15 @@ def worker_id() -> str:
 
 
 _NOW, RUN_ID = bindparam("claim_now"), bindparam("run_id")
+# A claim finds its run by primary key alone: ``status || ''`` cannot use the status index, which
+# PostgreSQL otherwise picks with statistics from before a burst of new runs, walking past every
+# PENDING run for each claim (the checks stay: they are re-evaluated on the row being claimed).
+_IS_PENDING = JobResult.status.concat("") == Status.PENDING
 
 # Built once: the hot path runs these for every job, and SQLAlchemy memoises a reused statement's
 # cache key, so each execution goes straight to the compiled form.
 _CLAIMABLE = (
-    JobResult.status == Status.PENDING,
+    _IS_PENDING,
     JobResult.cancel_requested.is_(False),
     (JobResult.scheduled_at.is_(None)) | (JobResult.scheduled_at <= _NOW),
 )
@@ -94,13 +98,7 @@ _CLAIMED_RUN = _run_details(JobResult.__table__).where(JobResult.id == RUN_ID)
 # and ``_claim_keyed`` takes the slow path, which applies the key's policy.
 _KEYED_CANDIDATE = (
     select(JobResult.id, JobResult.concurrency_key, JobResult.concurrency_limit, JobResult.created)
-    .where(
-        JobResult.id == RUN_ID,
-        JobResult.status == Status.PENDING,
-        JobResult.cancel_requested.is_(False),
-        (JobResult.scheduled_at.is_(None)) | (JobResult.scheduled_at <= _NOW),
-        JobResult.concurrency_key.is_not(None),
-    )
+    .where(JobResult.id == RUN_ID, *_CLAIMABLE, JobResult.concurrency_key.is_not(None))
     .with_for_update()
     .cte("candidate")
 )
