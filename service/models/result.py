@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.models.base import Base, UUIDPrimaryKey, utcnow
@@ -41,6 +41,10 @@ class JobResult(UUIDPrimaryKey, Base):
         Index("ix_job_results_job_created", "job_id", "created"),
         Index("ix_job_results_status_created", "status", "created"),
         Index("ix_job_results_user_created", "user_id", "created"),
+        # Runs waiting for a concurrency key, oldest first: an ending asks whether its key has any and a
+        # claim how many wait ahead of it, never walking the key's history or every PENDING run.
+        Index("ix_job_results_waiting", "concurrency_key", "created",
+              postgresql_where=text("blocked_by IS NOT NULL"), sqlite_where=text("blocked_by IS NOT NULL")),
     )
 
     job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))

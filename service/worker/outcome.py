@@ -66,9 +66,9 @@ WITH logs AS (
     RETURNING slot.key
 )
 SELECT DISTINCT freed.key FROM freed
-WHERE EXISTS (SELECT FROM job_results AS waiter
-              WHERE waiter.concurrency_key = freed.key AND waiter.status = '{Status.PENDING}'
-                    AND waiter.blocked_by IS NOT NULL AND NOT waiter.cancel_requested)
+WHERE EXISTS (SELECT FROM job_results AS waiter  -- ix_job_results_waiting ('||': not by status)
+              WHERE waiter.concurrency_key = freed.key AND waiter.blocked_by IS NOT NULL
+                    AND waiter.status || '' = '{Status.PENDING}' AND NOT waiter.cancel_requested)
 """)
 
 

@@ -9,7 +9,7 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 
 from service.models import ConcurrencySlot, JobResult, Status
 from service.worker.claim import claim_and_load
@@ -19,6 +19,7 @@ from tests.helpers.scheduling import sent_ids
 from tests.helpers.servers import wait_until
 from tests.runs.test_concurrency import end, holders, keyed_job, reload, request
 
+BURST = 2000
 LOCK_WAITS = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                   " AND datname = current_database()")
 
@@ -153,3 +154,37 @@ def test_a_batch_mixing_keyed_and_unkeyed_endings_frees_the_slots_and_wakes_the_
     assert sorted(sent_ids(runtime)) == sorted(waiting)
     for run in waiting:
         assert claim_and_load(runtime.db, run) is not None
+
+
+def plan(connection, statement, parameters) -> str:
+    if hasattr(statement, "text"):  # textual SQL
+        explained = connection.execute(text(f"EXPLAIN {statement.text}"), parameters)
+    else:
+        compiled = statement.compile(dialect=connection.dialect)
+        explained = connection.exec_driver_sql(f"EXPLAIN {compiled}", compiled.construct_params(parameters))
+    return "\n".join(explained.scalars().all())
+
+
+@pytest.mark.postgresql_only  # the plans in question are PostgreSQL's
+def test_behind_a_burst_of_new_runs_the_keyed_claim_and_ending_read_only_their_rows(runtime):
+    """A freshly filled table has statistics from before the burst: the claim must still find its run
+    by primary key and the ending ask for waiters through the waiting runs' index, not by status."""
+    from service.worker import claim as claiming
+    from service.worker import outcome
+
+    job = keyed_job(runtime)
+    with runtime.db.session() as session:
+        session.execute(insert(JobResult), [
+            {"id": uuid.uuid4(), "job_id": job, "name": "burst", "class_path": "x.Burst", "input_data": {},
+             "queue": "default", "commit": "", "status": Status.PENDING, "concurrency_key": f"device:b{n}",
+             "concurrency_limit": 1, "concurrency_policy": "queue"} for n in range(BURST)])
+    run = request(runtime, job)
+    with runtime.db.engine.connect() as connection:
+        claim_plan = plan(connection, claiming._CLAIM_RETURNING_RUN, claiming._claim_parameters(run, None))
+        ending_plan = plan(connection, outcome._STORE_PLAIN_ENDINGS, {
+            "log_ids": [], "log_runs": [], "levels": [], "groupings": [], "messages": [], "objects": [],
+            "created": [], "ids": [run], "statuses": ["SUCCESS"], "completed": [None], "results": ["null"],
+            "errors": [None], "tracebacks": [None], "counts": ["{}"]})
+    assert "ix_job_results_status_created" not in claim_plan and "pk_job_results" in claim_plan
+    assert "Index Cond: ((concurrency_key)::text = (freed.key)::text)" in ending_plan  # not by status
+    assert "ix_job_results_waiting" in ending_plan
