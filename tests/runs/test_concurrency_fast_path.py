@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, insert, select, text
 
-from service.models import ConcurrencySlot, JobResult, Status
+from service.models import ConcurrencySlot, JobResult, Status, utcnow
 from service.worker.claim import claim_and_load
 from service.worker.outcome import committer_for, finish
 from tests.helpers.finishing import finishing, hold_row, started_runs
@@ -94,8 +94,8 @@ def test_two_claims_of_one_run_racing_a_release_leave_it_one_slot(runtime):
     claim_and_load(runtime.db, other)  # holds slot 0
     claimed = []
 
-    def claim() -> None:
-        claimed.append(claim_and_load(runtime.db, run))
+    def claim() -> None:  # at a given moment: alone, not queued behind the other in a group claim
+        claimed.append(claim_and_load(runtime.db, run, now=utcnow()))
 
     with runtime.db.engine.connect() as blocker:
         hold_row(blocker, run)
