@@ -74,6 +74,8 @@ def authenticate(db_session: Session, authorization: str | None,
     """Identify the caller by API token, else by logged-in session; raises AuthenticationFailed."""
     if authorization:
         token = authenticate_token(db_session, parse_authorization(authorization))
+        # The identity map holds rows weakly: keep the caller's loaded for the view (no second query).
+        db_session.info["caller"] = token.user
         return Principal.of(token.user, token=token)
     user = session_user(db_session, browser_session) if browser_session else None
     if user is not None:

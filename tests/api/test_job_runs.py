@@ -4,7 +4,7 @@ import io
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from service.models import GitRepository, Job, JobResult, Status
 from tests.helpers.api import HELLO_VARIABLES
@@ -31,6 +31,24 @@ def test_running_a_job_answers_201_with_nautobots_shape(client, runtime, runner,
     assert result["task_kwargs"] == {"who": "ada"} and result["queue"] == "high"
     with runtime.db.session() as session:
         assert session.get(JobResult, uuid.UUID(result["id"])).status == Status.PENDING
+
+
+def test_a_run_request_reads_its_caller_once_writes_no_token_and_commits_once(client, runtime, runner, hello):
+    run(client, runner, hello, json={})  # the token's first use records it
+    statements = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()).upper())
+
+    event.listen(runtime.db.engine, "before_cursor_execute", note)
+    try:
+        assert run(client, runner, hello, json={"data": {"who": "ada"}}).status_code == 201
+    finally:
+        event.remove(runtime.db.engine, "before_cursor_execute", note)
+    reads = [statement for statement in statements if "FROM TOKENS" in statement or "FROM USERS" in statement]
+    assert len(reads) == 1  # the token with its user; the view finds the user loaded
+    assert not [statement for statement in statements if statement.startswith("UPDATE TOKENS")]
+    assert not [statement for statement in statements if "JOB_OUTPUT_FILES" in statement]
 
 
 def test_the_job_may_be_named_by_class_path_and_unknown_keys_are_ignored(client, runtime, runner, hello):
