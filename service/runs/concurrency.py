@@ -111,11 +111,11 @@ _WAITERS = (
 )
 
 
-def take_free_slot(candidate, now):
+def take_free_slot(candidate, now, *, name: str = "slot"):
     """PostgreSQL's one-statement claim: a CTE inserting the lowest free slot of ``candidate``'s key.
 
-    ``candidate`` is a CTE of the run (id, concurrency_key, concurrency_limit, created), locked FOR
-    UPDATE so that only one claimer of the run gets this far. The slot is taken only where
+    ``candidate`` is a CTE of the run (id, concurrency_key, concurrency_limit, created), or of a batch
+    of runs, locked FOR UPDATE so that only one claimer of a run gets this far. The slot is taken only where
     ``acquire`` would take it (held + waiting ahead < limit); a slot another claimer took meanwhile
     is a conflict, ``DO NOTHING``: no row comes back and the caller falls back to ``acquire``.
     The CTE returns the id of the run that took a slot.
@@ -143,7 +143,7 @@ def take_free_slot(candidate, now):
                      select(free.c.key, free.c.slot, free.c.id, acquired).where(free.c.slot.is_not(None)))
         .on_conflict_do_nothing()
         .returning(ConcurrencySlot.job_result_id)
-        .cte("slot")
+        .cte(name)
     )
 
 

@@ -15,7 +15,7 @@ import threading
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Row, String, Uuid, bindparam, func, or_, select, update
+from sqlalchemy import Row, String, Uuid, any_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from service.models import GitRepository, Job, JobResult, Status, User, utcnow
@@ -109,14 +109,25 @@ _CLAIM_WITH_SLOT = _CLAIM.where(
 _CLAIM_RETURNING_RUN = _run_details(
     _CLAIM_WITH_SLOT.returning(*(JobResult.__table__.c[name] for name in _RUN_COLUMNS)).cte("claimed")
 )
-# A batch of claims of runs without a key: the runs and the threads claiming them as arrays.
-_BATCH = func.unnest(bindparam("claim_ids", type_=ARRAY(Uuid())),
-                     bindparam("claim_workers", type_=ARRAY(String()))).table_valued("id", "worker")
-_BATCH = _BATCH.render_derived("batch")
+# A batch of claims: the runs and the threads claiming them as arrays. Keyed runs take slots as a
+# lone claim does, their rows locked in id order (two batches holding one run never deadlock); two
+# runs of a batch picking one slot conflict, and the one left without it is tried alone.
+_BATCH_IDS = bindparam("claim_ids", type_=ARRAY(Uuid()))
+_BATCH_WORKERS = bindparam("claim_workers", type_=ARRAY(String()))
+_BATCH = func.unnest(_BATCH_IDS, _BATCH_WORKERS).table_valued("id", "worker").render_derived("batch")
+_BATCH_KEYED = (
+    select(JobResult.id, JobResult.concurrency_key, JobResult.concurrency_limit, JobResult.created)
+    .where(JobResult.id == any_(_BATCH_IDS), *_CLAIMABLE, JobResult.concurrency_key.is_not(None))
+    .order_by(JobResult.id)
+    .with_for_update()
+    .cte("candidates")
+)
+_BATCH_SLOTS = take_free_slot(_BATCH_KEYED, _NOW, name="slots")
 _CLAIM_MANY_RETURNING_RUNS = _run_details(
     update(JobResult)
-    .where(JobResult.id == _BATCH.c.id, *_CLAIMABLE, JobResult.concurrency_key.is_(None))
-    .values(worker_id=_BATCH.c.worker, **_CLAIMED_VALUES)
+    .where(JobResult.id == _BATCH.c.id, *_CLAIMABLE,
+           or_(JobResult.concurrency_key.is_(None), JobResult.id.in_(select(_BATCH_SLOTS.c.job_result_id))))
+    .values(worker_id=_BATCH.c.worker, blocked_by=None, **_CLAIMED_VALUES)
     .returning(*(JobResult.__table__.c[name] for name in (*_RUN_COLUMNS, "worker_id")))
     .cte("claimed"),
     (*_RUN_COLUMNS, "worker_id"),
@@ -141,7 +152,7 @@ def claim_and_load(db, job_result_id: uuid.UUID, *, now: datetime | None = None)
                 return connection.execute(_CLAIMED_RUN, parameters).one()
     else:
         # A claim at a given moment (tests) goes alone; the worker's join its threads' others. A
-        # batch of several claims only runs without a key: one it did not take is tried alone.
+        # claim a batch did not take (say, two runs of a batch wanted one slot) is tried alone.
         run = None if now is not None else claims_for(db).submit(parameters)
         if run is _TRY_ALONE or now is not None:
             run = _claim_one(db, parameters)
@@ -161,7 +172,7 @@ def _claim_one(db, parameters: dict) -> Row | None:
 
 
 def _claim_many(db, batch: list[dict]) -> list:
-    """Claim a batch of runs without a key in one statement: each its row, or ``_TRY_ALONE``."""
+    """Claim a batch of runs (keyed ones with a slot) in one statement: each its row, or ``_TRY_ALONE``."""
     with db.autocommit_engine.connect() as connection:
         rows = connection.execute(_CLAIM_MANY_RETURNING_RUNS, {
             "claim_ids": [parameters["run_id"] for parameters in batch],

@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
-from service.models import JobResult, Status
+from service.models import ConcurrencySlot, JobResult, Status
 from service.worker.claim import claim_and_load, claims_for, worker_id
 from tests.helpers.factories import make_job, make_result
 from tests.helpers.finishing import hold_row
@@ -96,3 +96,35 @@ def test_a_keyed_run_in_a_batch_is_claimed_with_a_slot_of_its_key(runtime):
     assert {run_id for run_id, _, row in claims if row is not None} == {leader, free, keyed}
     with runtime.db.engine.connect() as connection:
         assert connection.scalar(select(JobResult.status).where(JobResult.id == keyed)) == Status.STARTED
+
+
+def keyed_pending(db, keys: list[str]) -> list:
+    with db.session() as session:
+        job = make_job(session)
+        return [make_result(session, job, concurrency_key=key, concurrency_limit=1).id for key in keys]
+
+
+def test_keyed_runs_of_distinct_keys_are_claimed_together_in_one_statement_with_their_slots(runtime):
+    (leader,) = pending_runs(runtime.db, 1)
+    keyed = keyed_pending(runtime.db, [f"device:{n}" for n in range(FOLLOWERS)])
+    claims = claim_behind_a_busy_claim(runtime.db, leader, keyed)
+    assert {run_id for run_id, _, row in claims if row is not None} == {leader, *keyed}
+    assert (claims_for(runtime.db).batches, claims_for(runtime.db).writes) == (2, 1 + FOLLOWERS)
+    with runtime.db.engine.connect() as connection:
+        assert len(connection.scalars(WRITERS, {"ids": keyed}).all()) == 1  # one statement took them all
+        slots = connection.execute(select(ConcurrencySlot.job_result_id, ConcurrencySlot.slot)).all()
+    assert sorted(slots) == sorted((run_id, 0) for run_id in keyed)
+
+
+def test_two_runs_of_one_key_in_a_batch_one_holds_it_and_the_other_waits(runtime, caplog):
+    (leader,) = pending_runs(runtime.db, 1)
+    first, second = keyed_pending(runtime.db, ["device:1", "device:1"])
+    claims = claim_behind_a_busy_claim(runtime.db, leader, [first, second])
+    assert "writes failed" not in caplog.text  # the slot both wanted was a conflict, not an error
+    claimed = {run_id for run_id, _, row in claims if row is not None} - {leader}
+    assert len(claimed) == 1
+    with runtime.db.engine.connect() as connection:
+        holders = connection.scalars(select(ConcurrencySlot.job_result_id)).all()
+        other = connection.execute(select(JobResult.status, JobResult.blocked_by)
+                                   .where(JobResult.id.in_({first, second} - claimed))).one()
+    assert holders == list(claimed) and other == (Status.PENDING, holders[0])
