@@ -12,7 +12,9 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 from repos.errors import DiscoveryCrashed, DiscoveryTimedOut
 from repos.naming import is_slug_shaped
@@ -54,37 +56,46 @@ def discover(
     command = [sys.executable, "-I", "-B", "-m", "repos.discover_child", slug, str(checkout)]
     if environment is not None:
         command.append(str(environment))
-    process = subprocess.Popen(
-        command,
-        cwd=checkout,
-        env=child_environment(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=drop_ptrace_capability,  # two ctypes calls between fork and exec
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stderr = _kill(process)
-        module = _module_in_progress(stderr)
-        where = f" while importing {module}" if module else ""
-        raise DiscoveryTimedOut(
-            f"Discovery of {slug!r} did not finish within {timeout:g} s{where}; the child was killed.",
-            module_name=module,
-            timeout=timeout,
-        ) from None
-    finally:
-        if process.poll() is None:
+    # The child writes to unlinked files, not pipes: each of its 2,000 progress lines for a
+    # 1,000-module repository woke a reader blocked on a pipe (a context switch apiece, seconds on a
+    # loaded machine), and a grandchild keeping a pipe open can no longer hold the sync up.
+    with tempfile.TemporaryFile() as stdout_file, tempfile.TemporaryFile() as stderr_file:
+        process = subprocess.Popen(
+            command,
+            cwd=checkout,
+            env=child_environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=stdout_file,
+            stderr=stderr_file,
+            start_new_session=True,
+            preexec_fn=drop_ptrace_capability,  # two ctypes calls between fork and exec
+        )
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
             _kill(process)
-    return _report_or_crash(slug, process.returncode, stdout, stderr)
+            module = _module_in_progress(_read(stderr_file))
+            where = f" while importing {module}" if module else ""
+            raise DiscoveryTimedOut(
+                f"Discovery of {slug!r} did not finish within {timeout:g} s{where}; the child was killed.",
+                module_name=module,
+                timeout=timeout,
+            ) from None
+        finally:
+            if process.poll() is None:
+                _kill(process)
+        report = _parse_report(_read(stdout_file)) if process.returncode == 0 else None
+        if report is not None:
+            return report
+        _crash(slug, process.returncode, _read(stderr_file))
 
 
-def _report_or_crash(slug: str, returncode: int, stdout: bytes, stderr: bytes) -> DiscoveryReport:
-    report = _parse_report(stdout) if returncode == 0 else None
-    if report is not None:
-        return report
+def _read(file) -> bytes:
+    file.seek(0)
+    return file.read()
+
+
+def _crash(slug: str, returncode: int, stderr: bytes) -> NoReturn:
     module = _module_in_progress(stderr)
     reason = _describe_exit(returncode)
     where = f" while importing {module}" if module else ""
@@ -104,19 +115,16 @@ def _parse_report(stdout: bytes) -> DiscoveryReport | None:
         return None
 
 
-def _kill(process: subprocess.Popen) -> bytes:
-    """Kill the child's whole process group and return whatever it wrote to stderr."""
+def _kill(process: subprocess.Popen) -> None:
+    """Kill the child's whole process group and reap the child."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     try:
-        _stdout, stderr = process.communicate(timeout=_GRACE_AFTER_KILL)
+        process.wait(timeout=_GRACE_AFTER_KILL)
     except subprocess.TimeoutExpired:
-        # A grandchild that left the process group still holds the pipes; stop reading them.
         process.kill()
-        stderr = b""
-    return stderr or b""
 
 
 def _progress_events(stderr: bytes) -> list[tuple[str, str]]:

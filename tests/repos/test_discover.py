@@ -239,3 +239,27 @@ def test_discovery_code_cannot_read_the_non_dumpable_services_environment(tmp_pa
                               timeout=120, cwd=os.getcwd())
     assert finished.returncode == 0, finished.stderr
     assert json.loads(finished.stdout) is None
+
+
+def test_a_grandchild_keeping_the_childs_output_open_does_not_hold_discovery_up(tmp_path):
+    """The child's output goes to files, not pipes: discovery ends when the child does."""
+    import os
+    import signal
+
+    pid_file = tmp_path / "grandchild.pid"
+    files = {
+        "jobs/__init__.py": (
+            "import subprocess, sys\n"
+            "grandchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'],\n"
+            "                              start_new_session=True)\n"
+            f"open({str(pid_file)!r}, 'w').write(str(grandchild.pid))\n"
+            "from . import hello\n"
+        ),
+        "jobs/hello.py": job_module("Hello"),
+    }
+    try:
+        report = discover("demo", make_checkout(tmp_path, files), timeout=30)
+        assert job_names(report) == ["demo.jobs.hello.Hello"]
+    finally:
+        if pid_file.exists():
+            os.kill(int(pid_file.read_text()), signal.SIGKILL)
