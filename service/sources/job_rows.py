@@ -9,12 +9,14 @@ gets (its commit) in one UPDATE. ``last_updated`` moves only on rows that really
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from psycopg import sql
+from sqlalchemy import JSON, Row, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from repos.reconcile import SYNCED_FIELDS, JobSnapshot
@@ -92,8 +94,43 @@ def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
 
     Columns a row leaves out get their defaults.
     """
-    for group in _by_columns(rows).values():
-        session.connection().execute(insert(_TABLE), group)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    for columns, group in _by_columns(rows).items():
+        if postgresql:
+            _copy(session, columns, group)
+        else:
+            session.connection().execute(insert(_TABLE), group)
+
+
+def _copy(session: Session, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` with one COPY: 10,000 rows went through executemany in seconds.
+
+    COPY bypasses SQLAlchemy, so this does what its INSERT did: Python-side defaults for the
+    columns left out, and JSON columns as JSON text (None as JSON ``null``, as the JSON type stores it).
+    """
+    defaults = {
+        column.name: column.default
+        for column in _TABLE.columns
+        if column.name not in columns and column.default is not None
+    }
+    names = list(columns) + list(defaults)
+    json_columns = {index for index, name in enumerate(names) if isinstance(_TABLE.c[name].type, JSON)}
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(_TABLE.name), sql.SQL(", ").join(map(sql.Identifier, names))
+    )
+    cursor = session.connection().connection.driver_connection.cursor()
+    with cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            values = [row[name] for name in columns]
+            values += [_default_value(default) for default in defaults.values()]
+            for index in json_columns:
+                values[index] = json.dumps(values[index])
+            copy.write_row(values)
+
+
+def _default_value(default: Any) -> Any:
+    # A callable default is wrapped by SQLAlchemy to take the execution context, which none is here.
+    return default.arg(None) if default.is_callable else default.arg
 
 
 def update_rows(session: Session, changes: Mapping[uuid.UUID, Mapping[str, Any]]) -> None:

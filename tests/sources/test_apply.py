@@ -217,3 +217,47 @@ def test_a_class_path_another_source_holds_is_reported_not_added(runtime, reposi
     assert any(path(3) in error for error in plan.errors)
     jobs = rows(runtime)
     assert len(jobs) == 10 and jobs[path(3)].source == "local" and jobs[path(3)].name == "Local"
+
+
+def test_inserted_rows_hold_what_sqlalchemys_insert_would_write(runtime, repository_id):
+    """On PostgreSQL new rows go in with COPY: each column, JSON nulls and the defaults of columns
+    left out must come out as the ORM's INSERT writes them."""
+    import json
+    import uuid
+
+    from sqlalchemy import String, cast, insert
+
+    from service.sources.job_rows import extra_fields, insert_rows
+
+    def row(number: int) -> dict:
+        values = {"id": uuid.uuid4(), "source": "git", "repository_id": repository_id,
+                  "class_path": f"bulk/copy/Job{number}", "module_name": "bulk.jobs.copy",
+                  "job_class_name": f"Job{number}", "name": f"Job {number}", "installed": True,
+                  "variables": TEMPLATE["variables"], "task_queues": ["a", 'b "quoted"\tq'],
+                  "description": "line\nbreak \\ backslash", **extra_fields(spec(number))}
+        if number % 2:  # rows leaving out columns get their defaults
+            del values["description"], values["task_queues"]
+        return values
+
+    with runtime.db.session() as session:
+        insert_rows(session, [row(n) for n in range(4)])
+        for parity in (0, 1):  # one set of columns per statement
+            session.connection().execute(insert(Job.__table__), [
+                {**row(n), "class_path": f"bulk/orm/Job{n}"} for n in range(parity, 4, 2)
+            ])
+
+    table = Job.__table__
+    skipped = {"id", "class_path", "created", "last_updated"}
+    columns = [cast(column, String) if isinstance(column.type, type(table.c.variables.type)) else column
+               for column in table.columns if column.name not in skipped]
+    with runtime.db.session() as session:
+        found = {path: values for path, *values in session.execute(
+            select(table.c.class_path, *columns).where(table.c.class_path.like("bulk/%/Job%")))}
+        stamps = session.execute(select(table.c.created, table.c.last_updated)
+                                 .where(table.c.class_path.like("bulk/copy/%"))).all()
+    for number in range(4):
+        copied, inserted = found[f"bulk/copy/Job{number}"], found[f"bulk/orm/Job{number}"]
+        assert copied == inserted
+    assert json.loads(found["bulk/copy/Job0"][[c.name for c in table.columns if c.name not in skipped]
+                                              .index("task_queues")]) == ["a", 'b "quoted"\tq']
+    assert all(created is not None and updated is not None for created, updated in stamps)
