@@ -226,10 +226,12 @@ def print_step(step: Step) -> None:
 
 
 def print_profile(profiler: cProfile.Profile, title: str) -> None:
-    stream = io.StringIO()
-    pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(25)
-    print(f"\n    cProfile, {title} (cumulative, top 25):")
-    print("\n".join("    " + line for line in stream.getvalue().strip().splitlines()[3:]), "\n", flush=True)
+    for order, count in (("cumulative", 25), ("tottime", 15)):
+        stream = io.StringIO()
+        pstats.Stats(profiler, stream=stream).sort_stats(order).print_stats(count)
+        print(f"\n    cProfile, {title} ({order}, top {count}):")
+        lines = stream.getvalue().strip().splitlines()[3:]
+        print("\n".join("    " + line for line in lines), "\n", flush=True)
 
 
 def print_targets(steps: list[Step]) -> bool:

@@ -261,3 +261,44 @@ def test_inserted_rows_hold_what_sqlalchemys_insert_would_write(runtime, reposit
     assert json.loads(found["bulk/copy/Job0"][[c.name for c in table.columns if c.name not in skipped]
                                               .index("task_queues")]) == ["a", 'b "quoted"\tq']
     assert all(created is not None and updated is not None for created, updated in stamps)
+
+
+def test_json_values_read_as_text_compare_by_value(runtime, repository_id):
+    """Rows' JSON is read as text: equal values written with other spacing or key order are no
+    change, a changed value is, and overridden JSON fields keep their decoded values."""
+    from sqlalchemy import String, cast, text
+
+    apply(runtime, repository_id, report(range(4)), V1)
+    with runtime.db.session() as session:
+        session.execute(text(  # same values, other text: as another writer might have stored them
+            "UPDATE jobs SET retry_backoff = '{\"jitter\": 0.1, \"max\": 3600.0, \"factor\": 2.0,"
+            " \"base\": 10.0}', task_queues = '[ ]' WHERE class_path = :path"), {"path": path(0)})
+        job = session.scalar(select(Job).where(Job.class_path == path(1)))
+        job.task_queues, job.task_queues_override = ["admin-queue"], True
+        job.field_order, job.field_order_override = ["who"], True
+
+    changed = report(range(4))
+    changed.jobs[2].spec["retry_on"] = ["builtins.KeyError"]
+    changed.jobs[3].spec["variables"] = []
+    changed.jobs[1].spec.update(task_queues=["code-queue"], field_order=[])
+    plan = apply(runtime, repository_id, changed, V1)
+
+    assert sorted(plan.updated) == [path(3)] and plan.updated[path(3)] == {"variables": []}
+    jobs = rows(runtime)
+    assert jobs[path(0)].retry_backoff == {"base": 10.0, "factor": 2.0, "max": 3600.0, "jitter": 0.1}
+    assert (jobs[path(1)].task_queues, jobs[path(1)].field_order) == (["admin-queue"], ["who"])
+    assert jobs[path(2)].retry_on == ["builtins.KeyError"] and jobs[path(3)].variables == []
+    with runtime.db.session() as session:  # the row with equal values was not written again
+        assert session.scalar(select(cast(Job.retry_backoff, String)).where(Job.class_path == path(0))
+                              ).startswith('{"jitter"')
+
+
+def test_stored_json_equality():
+    from service.sources.job_rows import StoredJson, stored
+
+    assert StoredJson('{"a": 1, "b": [1, 2]}') == {"b": [1, 2], "a": 1}
+    assert StoredJson('{"a":1}') == {"a": 1} and StoredJson("[1.0]") == [1]
+    assert StoredJson("[1]") != [2] and StoredJson("null") == None  # noqa: E711
+    assert StoredJson("[1]") == StoredJson("[ 1 ]") and StoredJson("[1]") != StoredJson("[2]")
+    assert StoredJson('"x"') != object()
+    assert stored("variables", None) is None and stored("name", "[1]") == "[1]"
