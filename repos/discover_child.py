@@ -17,7 +17,6 @@ import os
 import sys
 from pathlib import Path
 
-from repos.environments import activate
 from repos.legacy_discovery import discover_unregistered_modules
 from repos.loader import (
     JOBS_PACKAGE,
@@ -161,6 +160,9 @@ def main(argv: list[str]) -> None:
     """Discover ``argv = [slug, checkout, environment?]`` and write the JSON report, then exit at once."""
     namespace, checkout, *environment = argv
     if environment:
+        # Imported only then: repos.environments and what it imports cost every child CPU (100 syncs).
+        from repos.environments import activate
+
         activate(environment[0])
     result_fd = reserve_stdout()
     faulthandler.enable(file=sys.stderr)

@@ -6,8 +6,6 @@ import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
-import yaml
-
 from .context import RunContext
 from .errors import JobNotRunning, RegistrationError, ValidationError
 from .legacy import class_has_legacy_run, split_log_arguments
@@ -239,6 +237,8 @@ class Job:
 
     def load_yaml(self, path: str | Path) -> Any:
         """Read a YAML file kept beside the job's module (``yaml.safe_load``)."""
+        import yaml  # here, not at the top: every discovery child imports this module, few jobs read YAML
+
         with self._job_file(path).open(encoding="utf-8") as handle:
             return yaml.safe_load(handle)
 

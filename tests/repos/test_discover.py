@@ -263,3 +263,18 @@ def test_a_grandchild_keeping_the_childs_output_open_does_not_hold_discovery_up(
     finally:
         if pid_file.exists():
             os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def test_the_discovery_child_leaves_out_imports_few_jobs_need():
+    """Every sync starts a child: netaddr, yaml and the environment tooling (tomllib) are imported
+    only by the jobs, variables or environments that use them (sync-all of 100 repositories)."""
+    import subprocess
+
+    probe = (
+        "import sys, repos.discover_child\n"
+        "print(sorted(m for m in ('netaddr', 'yaml', 'tomllib', 'repos.environments') if m in sys.modules))\n"
+    )
+    finished = subprocess.run([sys.executable, "-I", "-B", "-c", probe], capture_output=True, text=True,
+                              timeout=60, cwd="/")
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "[]"
