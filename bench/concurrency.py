@@ -38,6 +38,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--messages", type=int, default=2000, help="runs per drain [%(default)s]")
     parser.add_argument("--repeats", type=int, default=3, help="drains per variant [%(default)s]")
     parser.add_argument("--latency-jobs", type=int, default=100, help="sequential runs [%(default)s]")
+    parser.add_argument("--latency-rounds", type=int, default=4,
+                        help="the variants' latency runs alternate in this many rounds, so a change "
+                             "in the machine's load lands on both [%(default)s]")
     parser.add_argument("--idle-gap", type=float, default=0.1, help="mean idle gap, s [%(default)s]")
     parser.add_argument("--long-idle-jobs", type=int, default=0, help="[%(default)s]")
     parser.add_argument("--long-idle-gap", type=float, default=1.5, help="[%(default)s]")
@@ -80,6 +83,21 @@ def drain(args, runtime, job_id, log_dir: Path, label: str) -> dispatch.Drain:
                           args.messages, seconds, cpu)
 
 
+def alternating_latencies(args, runtime, job_id, log_dir: Path) -> dict[str, dispatch.Latency]:
+    """Idle latency of both variants, in alternating rounds of ``latency_jobs / latency_rounds`` runs."""
+    rounds = max(1, args.latency_rounds)
+    per_round = argparse.Namespace(**{**vars(args), "latency_jobs": max(1, args.latency_jobs // rounds)})
+    latencies = {name: dispatch.Latency(f"jobsync, {name}") for name in ("no key", "keyed")}
+    for index in range(rounds):
+        per_round.seed = args.seed + index
+        for name, key in (("no key", None), ("keyed", KEY)):
+            set_key(runtime, job_id, key)
+            measured = dispatch.jobsync_latency(per_round, runtime, job_id, log_dir, name)
+            for field in ("start_ms", "send_ms", "success_ms", "long_idle_ms"):
+                getattr(latencies[name], field).extend(getattr(measured, field))
+    return latencies
+
+
 def main() -> None:
     args = parse_args()
     began = time.perf_counter()
@@ -106,10 +124,9 @@ def main() -> None:
                 args, lambda name=name: drain(args, runtime, job_id, log_dir, f"jobsync, {name}"))
             dispatch.print_drain(drains[name])
         dispatch.print_latency_heading(args)
-        for name, key in (("no key", None), ("keyed", KEY)):
-            set_key(runtime, job_id, key)
-            latencies[name] = dispatch.jobsync_latency(args, runtime, job_id, log_dir, f"jobsync, {name}")
-            dispatch.print_latency(latencies[name], args)
+        latencies = alternating_latencies(args, runtime, job_id, log_dir)
+        for latency in latencies.values():
+            dispatch.print_latency(latency, args)
         bootstrap.reset()
     loss = 1 - drains["distinct keys"].rate / drains["no key"].rate
     added = common.median(latencies["keyed"].start_ms) - common.median(latencies["no key"].start_ms)
