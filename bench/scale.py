@@ -218,14 +218,21 @@ class RunStream:
     then the broker message), taken by a real ``jobsync worker``; their enqueue-to-start latency
     (request begun -> the worker's claim, ``JobResult.started``) is what the purge must not spoil."""
 
-    def __init__(self, runtime, job_id, rate: float, senders: int = 4):
+    def __init__(self, runtime, job_id, rate: float, senders: int = 4, worker_pid: int | None = None):
         self.runtime, self.job_id, self.rate, self.senders = runtime, job_id, rate, senders
+        self.worker_pid = worker_pid
         self._lock = threading.Lock()
 
-    def warm_up(self, count: int = 20) -> None:
-        """Let the worker start its job process and connections before anything is measured."""
-        ids = [js.enqueue_one(self.runtime, self.job_id)[0] for _ in range(count)]
+    def warm_up(self, seconds: float = 5) -> None:
+        """Let the worker start its job processes and connections before anything is measured: the
+        stream itself for a few seconds (one run at a time started only one job process, and the
+        first concurrent runs then waited for the others to start)."""
+        ids = [js.enqueue_one(self.runtime, self.job_id)[0] for _ in range(5)]
         self._wait_started(ids, timeout=120)
+        self.start()
+        time.sleep(seconds)
+        self.stop()
+        self._wait_started([run_id for run_id, _ in self.sent], timeout=120)
 
     def start(self) -> None:
         self.sent: list[tuple] = []  # (run id, requested at)
@@ -273,6 +280,11 @@ class RunStream:
         return started
 
     def report(self, label: str) -> None:
+        others = other_workers(self.runtime, self.worker_pid)
+        if others:
+            print(f"{label}: INVALID, other workers joined the stream's Redis database ({', '.join(others)})"
+                  " and may have taken its runs", flush=True)
+            return
         started = {}
         ids = [run_id for run_id, _ in self.sent]
         for index in range(0, len(ids), 1000):
@@ -337,8 +349,21 @@ def measure_purge(db, retention_days: int, stream: RunStream | None = None) -> N
     print(f"after VACUUM FULL: {table_sizes(db)}", flush=True)
 
 
+def other_workers(runtime, own_pid: int | None = None) -> list[str]:
+    """Workers on the stream's Redis database other than ours: they would take its runs (and,
+    serving another database, drop them), so the figures would mean nothing."""
+    from service.infra.presence import RedisPresence
+
+    return [f"pid {record.pid} on {record.hostname}" for record in RedisPresence(runtime.broker).records()
+            if record.pid != own_pid]
+
+
 def start_stream(runtime, processes: common.Processes, rate: float) -> RunStream:
     """A ``jobsync worker default`` on an empty broker, warmed up, and the stream that feeds it."""
+    others = other_workers(runtime)
+    if others:
+        raise SystemExit(f"other jobsync workers serve {common.redact(runtime.settings.redis_url)} "
+                         f"({', '.join(others)}): pass --redis-url with a database number nobody uses")
     runtime.broker.client.flushdb()
     job_id = js.create_trivial_job(runtime.db)
     settings = runtime.settings
@@ -347,8 +372,9 @@ def start_stream(runtime, processes: common.Processes, rate: float) -> RunStream
     env.update(JOBSYNC_DATABASE_URL=settings.database_url, JOBSYNC_REDIS_URL=settings.redis_url,
                JOBSYNC_DATA_DIR=settings.data_dir, JOBSYNC_ISOLATION=settings.isolation,
                JOBSYNC_RESULTS_RETENTION_DAYS="36500", JOBSYNC_EVENTS_RETENTION_DAYS="36500")
-    processes.start("jobsync-worker", [sys.executable, "-m", "service.cli", "worker", "default"], env=env)
-    stream = RunStream(runtime, job_id, rate)
+    worker = processes.start("jobsync-worker", [sys.executable, "-m", "service.cli", "worker", "default"],
+                             env=env)
+    stream = RunStream(runtime, job_id, rate, worker_pid=worker.pid)
     stream.warm_up()
     stream.start()  # the same stream without a purge: what the machine gives anyway
     time.sleep(BASELINE_SECONDS)
