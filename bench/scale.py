@@ -398,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-purge", action="store_true")
     parser.add_argument("--stream-rate", type=float, default=50,
                         help="runs/s sent through a real worker while the purge runs (0: none) [%(default)s]")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13",
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/8",
                         help="the stream's broker (emptied; its own database number) [%(default)s]")
     parser.add_argument("--isolation", default="process", choices=("process", "thread"),
                         help="the stream worker's isolation [%(default)s]")
