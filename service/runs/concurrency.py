@@ -124,8 +124,11 @@ def take_free_slot(candidate, now, *, name: str = "slot"):
     held = select(func.count()).select_from(ConcurrencySlot).where(
         ConcurrencySlot.key == candidate.c.concurrency_key).scalar_subquery()
     waiter = JobResult.__table__.alias("waiter")
+    # ``status || ''`` keeps the status index out of the count: with statistics from before a burst
+    # of new runs PostgreSQL may pick it and walk every PENDING run; the waiting runs' partial index
+    # (key, created) is the one that reads only this key's waiters.
     ahead = select(func.count()).select_from(waiter).where(
-        waiter.c.concurrency_key == candidate.c.concurrency_key, waiter.c.status == Status.PENDING,
+        waiter.c.concurrency_key == candidate.c.concurrency_key, waiter.c.status.concat("") == Status.PENDING,
         waiter.c.blocked_by.is_not(None), waiter.c.cancel_requested.is_(False),
         waiter.c.created < candidate.c.created, waiter.c.id != candidate.c.id,
     ).scalar_subquery()
