@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import uuid
 
 import dramatiq
@@ -19,6 +18,7 @@ from service.runs.requests import enqueue_job
 from service.scheduling.loop import Scheduler
 from service.users import create_token, create_user
 from service.worker.engine import record_outcome
+from service.worker.live_runs import live_runs
 from service.worker.outcome import committer_for
 from tests.helpers.factories import TEST_SECRET_KEY
 from tests.helpers.faults import NAP_VARIABLES, Scenario
@@ -97,17 +97,27 @@ def worker(current):
     worker.stop(timeout=30_000)
 
 
-def stop_postgres_while_it_runs(current, servers, run_id, down_seconds: float) -> None:
+def stop_postgres_while_it_runs(current, servers, run_id, *, until_given_up: bool = False) -> None:
+    """Stop PostgreSQL once the run started; start it again once the job ended and its outcome met
+    the outage (or, ``until_given_up``, once the worker gave the run up past the grace)."""
     pg, _ = servers
-    wait_until(lambda: row(current, run_id).status == Status.STARTED, timeout=60, message="the run to start")
+    wait_until(lambda: row(current, run_id).status == Status.STARTED and live_runs.get(run_id) is not None,
+               timeout=60, message="the run to start")
+    outcomes = committer_for(current.db)
+    tried = outcomes.batches
     pg.stop()
-    time.sleep(down_seconds)  # how long the outage lasts (the job ends meanwhile), not a synchronisation
+    if until_given_up:
+        wait_until(lambda: live_runs.get(run_id) is None, timeout=60,
+                   message="the worker to give the run up past the grace")
+    else:
+        wait_until(lambda: outcomes.batches > tried, timeout=60,
+                   message="the job to end and its outcome to meet the outage")
     pg.start()
 
 
 def test_a_job_that_ends_while_postgresql_is_down_keeps_its_real_outcome_and_logs(current, servers, worker):
     run_id = request_nap(current, 500)
-    stop_postgres_while_it_runs(current, servers, run_id, down_seconds=3)
+    stop_postgres_while_it_runs(current, servers, run_id)
     wait_until(lambda: try_status(current, run_id) in Status.FINAL, timeout=60, message="the run to end")
     result = row(current, run_id)
     assert (result.status, result.result, result.error) == (Status.SUCCESS, "rested", None)
@@ -118,7 +128,7 @@ def test_past_the_grace_a_run_ends_failure_with_an_honest_reason_once_the_databa
         current, servers, worker):
     current.settings = current.settings.replace(db_outage_grace_seconds=1)
     run_id = request_nap(current, 300)
-    stop_postgres_while_it_runs(current, servers, run_id, down_seconds=4)
+    stop_postgres_while_it_runs(current, servers, run_id, until_given_up=True)
     wait_until(lambda: try_status(current, run_id) in Status.FINAL, timeout=60, message="the run to end")
     result = row(current, run_id)
     assert result.status == Status.FAILURE
@@ -141,8 +151,9 @@ def test_a_batch_of_outcomes_cut_by_an_outage_is_retried_and_keeps_every_outcome
     wait_until(lambda: committer.busy, message="the leader to be committing")
     threads += [finishing(current.db, run_id, "followed", errors, record) for run_id in followers]
     wait_until(lambda: committer.waiting == len(followers), message="the others to queue behind it")
+    tried = committer.batches
     pg.stop()  # the lock holder's connection and the batch under way go down with the server
-    time.sleep(2)  # how long the outage lasts (the batch is retried meanwhile), not a synchronisation
+    wait_until(lambda: committer.batches > tried, timeout=60, message="the batch under way to fail")
     pg.start()
     connection.invalidate()
     for thread in threads:
