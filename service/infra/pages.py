@@ -35,6 +35,11 @@ class Page:
     has_next: bool  # another row follows this page
 
 
+def cursor_text(created: datetime, key: uuid.UUID) -> str:
+    """The cursor naming the row ``(created, key)``: ``<created ISO 8601>~<key hex>``."""
+    return f"{created.isoformat()}~{key.hex}"
+
+
 @dataclasses.dataclass(frozen=True)
 class Keyset:
     """A list ordered by ``(created, id)`` (both ascending or both descending), read from a cursor.
@@ -49,7 +54,7 @@ class Keyset:
     descending: bool = False
 
     def cursor_of(self, row: Any) -> str:
-        return f"{getattr(row, self.created.key).isoformat()}~{getattr(row, self.key.key).hex}"
+        return cursor_text(getattr(row, self.created.key), getattr(row, self.key.key))
 
     @staticmethod
     def parse(cursor: str) -> tuple[datetime, uuid.UUID] | None:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, Text, and_, cast, func, or_, select, tuple_, type_coerce
 from sqlalchemy.orm import Session, selectinload
 
+from service.infra.pages import Keyset, cursor_text
 from service.models import Job, JobLogEntry, JobResult, Status, User
 
 TRI_STATE = {"yes": True, "no": False}
@@ -120,6 +121,13 @@ def result_statement(filters: ResultFilters) -> Select:
     return statement
 
 
+#: A log line as the pages show it: plain tuples read through Core (level, grouping, message, object,
+#: created as text), then, where a cursor is needed, the line's ``(created, id)``.
+_LINE_COLUMNS = (JobLogEntry.level, JobLogEntry.grouping, JobLogEntry.message,
+                 cast(JobLogEntry.object, Text), type_coerce(JobLogEntry.created, Text))
+_LINE_KEY = (JobLogEntry.created, JobLogEntry.id)
+
+
 def log_lines(session: Session, result_id: uuid.UUID, *, after: int = 0, limit: int | None = None,
               total: int | None = None, levels: Sequence[str] = (), keyed: bool = False) -> list[Any]:
     """The run's log entries from position ``after`` on (at most ``limit``), oldest first.
@@ -134,10 +142,7 @@ def log_lines(session: Session, result_id: uuid.UUID, *, after: int = 0, limit: 
     ``levels`` keeps only lines of those levels (positions then count those lines only).
     ``keyed`` adds what ``log_cursor`` needs to each tuple.
     """
-    columns = (JobLogEntry.level, JobLogEntry.grouping, JobLogEntry.message,
-               cast(JobLogEntry.object, Text), type_coerce(JobLogEntry.created, Text))
-    if keyed:
-        columns += (JobLogEntry.created, JobLogEntry.id)
+    columns = _LINE_COLUMNS + _LINE_KEY if keyed else _LINE_COLUMNS
     statement = select(*columns).where(JobLogEntry.job_result_id == result_id)
     if levels:
         statement = statement.where(JobLogEntry.level.in_(levels))
@@ -158,10 +163,7 @@ def log_lines_after(session: Session, result_id: uuid.UUID, cursor: tuple[Any, u
     200,000-line log costs what the tail of a ten-line one does. Rows are ``log_lines``' tuples
     followed by the line's ``cursor`` (see ``log_cursor``).
     """
-    columns = (JobLogEntry.level, JobLogEntry.grouping, JobLogEntry.message,
-               cast(JobLogEntry.object, Text), type_coerce(JobLogEntry.created, Text),
-               JobLogEntry.created, JobLogEntry.id)
-    statement = select(*columns).where(JobLogEntry.job_result_id == result_id)
+    statement = select(*_LINE_COLUMNS, *_LINE_KEY).where(JobLogEntry.job_result_id == result_id)
     if cursor is not None:
         statement = statement.where(tuple_(JobLogEntry.created, JobLogEntry.id) > cursor)
     statement = statement.order_by(JobLogEntry.created, JobLogEntry.id).limit(limit)
@@ -169,17 +171,13 @@ def log_lines_after(session: Session, result_id: uuid.UUID, cursor: tuple[Any, u
 
 
 def log_cursor(line: Sequence[Any]) -> str:
-    """A line of ``log_lines_after`` as the text a later call resumes after: ``<created>~<id hex>``."""
-    return f"{line[5].isoformat()}~{line[6].hex}"
+    """A line of ``log_lines_after`` as the text a later call resumes after (the API's cursor form)."""
+    return cursor_text(line[5], line[6])
 
 
 def parse_log_cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
     """The ``(created, id)`` a ``log_cursor`` text names, or None for anything else."""
-    created, _, key = (value or "").partition("~")
-    try:
-        return datetime.fromisoformat(created), uuid.UUID(hex=key)
-    except ValueError:
-        return None
+    return Keyset.parse(value or "")
 
 
 def log_line_count(session: Session, result_id: uuid.UUID) -> int:
