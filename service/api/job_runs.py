@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import request
+from flask import g, request
 from marshmallow import fields, validate
 
 from service.api.base import Blueprint, db_session
@@ -182,9 +182,11 @@ def run_job(body, ref):
     if request.mimetype == "multipart/form-data":
         body = multipart_input()
     user = session.get(User, current_principal().user_id)
-    outcome, _ = run_once(session, key, user.id if user else None, job,
-                          lambda: start_run(session, job, body, user))
+    outcome, created = run_once(session, key, user.id if user else None, job,
+                                lambda: start_run(session, job, body, user))
     if isinstance(outcome, ScheduledJob):
         return {"scheduled_job": outcome, "job_result": None, "warning": None}
+    if created:  # answered as created (PENDING): it has no output files, so no query for them
+        g.output_files = {}
     warning = queue_warning(current_runtime(), outcome.queue)
     return {"scheduled_job": None, "job_result": outcome, "warning": warning}

@@ -57,8 +57,6 @@ class OutputFiles(fields.List):
         super().__init__(fields.Nested(OutputFileSchema), dump_only=True)
 
     def serialize(self, attr, obj, accessor=None, **kwargs):
-        if obj.status == Status.PENDING:  # none of its job code has run (a new run, say): no files yet
-            return []
         prefetched = g.get("output_files")
         if prefetched is None:
             prefetched = files_by_result(db_session(), [obj.id])
