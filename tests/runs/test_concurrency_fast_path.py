@@ -166,9 +166,10 @@ def plan(connection, statement, parameters) -> str:
 
 
 @pytest.mark.postgresql_only  # the plans in question are PostgreSQL's
-def test_behind_a_burst_of_new_runs_the_keyed_claim_and_ending_read_only_their_rows(runtime):
-    """A freshly filled table has statistics from before the burst: the claim must still find its run
-    by primary key and the ending ask for waiters through the waiting runs' index, not by status."""
+@pytest.mark.parametrize("statistics", ["from before the burst", "fresh"])
+def test_behind_a_burst_of_new_runs_the_keyed_claim_and_ending_read_only_their_rows(runtime, statistics):
+    """Whether autovacuum has analysed the burst yet or not, the claim must find its run by primary key and
+    the ending ask for waiters through the waiting runs' index, never walking the PENDING runs."""
     from service.worker import claim as claiming
     from service.worker import outcome
 
@@ -178,6 +179,9 @@ def test_behind_a_burst_of_new_runs_the_keyed_claim_and_ending_read_only_their_r
             {"id": uuid.uuid4(), "job_id": job, "name": "burst", "class_path": "x.Burst", "input_data": {},
              "queue": "default", "commit": "", "status": Status.PENDING, "concurrency_key": f"device:b{n}",
              "concurrency_limit": 1, "concurrency_policy": "queue"} for n in range(BURST)])
+    if statistics == "fresh":
+        with runtime.db.engine.begin() as connection:
+            connection.execute(text("ANALYZE job_results"))
     run = request(runtime, job)
     with runtime.db.engine.connect() as connection:
         claim_plan = plan(connection, claiming._CLAIM_RETURNING_RUN, claiming._claim_parameters(run, None))
@@ -186,5 +190,7 @@ def test_behind_a_burst_of_new_runs_the_keyed_claim_and_ending_read_only_their_r
             "created": [], "ids": [run], "statuses": ["SUCCESS"], "completed": [None], "results": ["null"],
             "errors": [None], "tracebacks": [None], "counts": ["{}"]})
     assert "ix_job_results_status_created" not in claim_plan and "pk_job_results" in claim_plan
-    assert "Index Cond: ((concurrency_key)::text = (freed.key)::text)" in ending_plan  # not by status
-    assert "ix_job_results_waiting" in ending_plan
+    # The planner may join the freed keys to the waiting runs by lookup or by merge; either way it
+    # reads the waiting runs' index, not the status index and not the table.
+    assert "ix_job_results_waiting on job_results waiter" in ending_plan
+    assert "on job_results waiter" not in ending_plan.replace("ix_job_results_waiting on job_results waiter", "")
