@@ -7,7 +7,7 @@ from typing import Any
 
 from .concurrency import POLICIES, check_key_function, check_template, key_function
 from .errors import RegistrationError
-from .retries import Backoff, read_backoff, read_retry_on
+from .retries import Backoff, RetryPolicy, read_backoff, read_retry_on
 
 #: Meta attributes an admin may override on a Job record; each gets an ``<attr>_override`` flag.
 OVERRIDABLE_FIELDS = (
@@ -139,6 +139,17 @@ def _retries(job_class: type, meta: Any) -> dict[str, Any]:
         except ValueError as exc:
             raise RegistrationError(f"{job_class.__qualname__}.Meta.{attr} {exc}.") from None
     return options
+
+
+def read_retry_policy(owner: type) -> RetryPolicy:
+    """Return the retries ``owner``'s Meta declares (a JobRunner's: jobs read theirs with the rest);
+    raises RegistrationError on a bad value."""
+    meta = getattr(owner, "Meta", None)
+    options = _retries(owner, meta)
+    return RetryPolicy(
+        retries=options["retries"], backoff=options["retry_backoff"], retry_on=options["retry_on"],
+        on_worker_lost=_flag(owner, "retry_on_worker_lost", getattr(meta, "retry_on_worker_lost", False)),
+    )
 
 
 def _chain(job_class: type, attr: str, value: Any) -> tuple[str, ...]:

@@ -32,6 +32,20 @@ class Backoff:
         return {"base": self.base, "factor": self.factor, "max": self.max, "jitter": self.jitter}
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """What a job or JobRunner declares of retries; the default retries nothing (NetBox's runners)."""
+
+    retries: int = 0  # attempts after the first
+    backoff: Backoff = Backoff()
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    on_worker_lost: bool = False  # safe to run again after dying mid-run
+
+    def retries_exception(self, exception: BaseException | None) -> bool:
+        """Tell whether a run that raised ``exception`` gets another attempt (if any are left)."""
+        return self.retries > 0 and is_retryable(exception, self.retry_on)
+
+
 def read_backoff(value: Any) -> Backoff:
     """Return the Backoff a Meta declares: a number (the base) or a dict of base/factor/max/jitter.
 

@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 from .errors import DispatcherNotConfigured, RegistrationError, RunnerNotFound
 from .logs import JobLogger
+from .options import read_retry_policy
+from .retries import RetryPolicy
 from .sanitise import Sanitiser
 
 RUNNER_LOGGER_NAME = "jobsync.runner"
@@ -69,13 +71,20 @@ class _RunnerType(type):
 
 
 class JobRunner(metaclass=_RunnerType):
-    """Base of background jobs: define ``run(*args, **kwargs)``; ``self.job`` is the JobResult."""
+    """Base of background jobs: define ``run(*args, **kwargs)``; ``self.job`` is the JobResult.
+
+    As in NetBox, a failed run is not retried, unless ``Meta`` declares retries as a Job's does
+    (``retries``, ``retry_backoff``, ``retry_on``, ``retry_on_worker_lost``).
+    """
 
     class Meta:
         pass
 
+    retry_policy: RetryPolicy = RetryPolicy()
+
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
+        cls.retry_policy = read_retry_policy(cls)  # a bad Meta fails where the class is defined
         # Later definitions win, so reloading a module in development replaces its runners.
         _runners[runner_path(cls)] = cls
 

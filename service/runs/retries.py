@@ -16,9 +16,29 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from service.infra.transient_input import may_have_transient_input
-from service.jobs.retries import Backoff
+from service.jobs.errors import RunnerNotFound
+from service.jobs.retries import Backoff, RetryPolicy
+from service.jobs.runner import find_runner
 from service.models import JobLogEntry, JobResult, Status, utcnow
 from service.runs.pending import add_pending, follow_up_row
+
+
+def retry_policy_of(run: JobResult) -> RetryPolicy | None:
+    """Return what the run's job (as synced) or JobRunner (as defined here) declares of retries;
+    None when it can have no next attempt whatever it declares."""
+    job = run.job
+    if job is not None:
+        # Sensitive input and uploads are handed to the first attempt only (infra.transient_input).
+        if may_have_transient_input(job.has_sensitive_variables, job.variables):
+            return None
+        return RetryPolicy(retries=job.retries or 0, backoff=Backoff(**(job.retry_backoff or {})),
+                           on_worker_lost=job.retry_on_worker_lost)
+    if run.runner:
+        try:
+            return find_runner(run.runner).retry_policy
+        except RunnerNotFound:  # its code is gone from this process: nothing says it may run again
+            return None
+    return None
 
 
 def retries_left(failed: JobResult, *, lost: bool = False) -> bool:
@@ -27,15 +47,13 @@ def retries_left(failed: JobResult, *, lost: bool = False) -> bool:
     ``lost`` says the run died while executing (its worker or job process): only a job that
     declares ``retry_on_worker_lost`` is safe to run again then.
     """
-    job = failed.job
+    policy = retry_policy_of(failed)
     return (
-        job is not None
-        and (job.retry_on_worker_lost or not lost)
+        policy is not None
+        and (policy.on_worker_lost or not lost)
         and failed.status == Status.FAILURE
         and not failed.cancel_requested
-        and failed.attempt <= (job.retries or 0)
-        # Sensitive input and uploads are handed to the first attempt only (infra.transient_input).
-        and not may_have_transient_input(job.has_sensitive_variables, job.variables)
+        and failed.attempt <= policy.retries
     )
 
 
@@ -48,8 +66,8 @@ def schedule_retry(
     if failed is None or not retries_left(failed, lost=lost):
         return None
     now = now or utcnow()
-    backoff = Backoff(**(failed.job.retry_backoff or {}))
-    due = now + timedelta(seconds=backoff.delay(failed.attempt, rng))
+    policy = retry_policy_of(failed)
+    due = now + timedelta(seconds=policy.backoff.delay(failed.attempt, rng))
     row = follow_up_row(
         failed,
         now=now,
@@ -62,7 +80,7 @@ def schedule_retry(
         attempt=failed.attempt + 1,
     )
     retry = add_pending(session, row)
-    total = failed.job.retries + 1
+    total = policy.retries + 1
     session.add(JobLogEntry(
         job_result_id=failed.id, level="warning", grouping="run", created=now,
         message=f"Attempt {failed.attempt} of {total} failed: attempt {retry.attempt} is run {retry.id}, "

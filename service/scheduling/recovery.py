@@ -19,13 +19,12 @@ from sqlalchemy.orm import Session, joinedload
 
 from service.infra.broker import enqueue_many
 from service.infra.outbox import forget_transient_input_after_commit, send_after_commit
-from service.infra.transient_input import may_have_transient_input
 from service.models import JobLogEntry, JobResult, Status
 from service.notifications import events as notify
 from service.runs.chains import start_next
 from service.runs.concurrency import release
 from service.runs.periodic import after_finish
-from service.runs.retries import schedule_retry
+from service.runs.retries import retry_policy_of, schedule_retry
 
 logger = logging.getLogger(__name__)
 
@@ -132,15 +131,14 @@ def _notify_if_failed(runtime, job_result_id: uuid.UUID) -> None:
 
 
 def _may_retry(result: JobResult) -> bool:
-    job = result.job
-    # Sensitive input and uploaded files are handed to the first attempt and then forgotten
-    # (service.infra.transient_input): a retry would run without them.
-    transient = job is not None and may_have_transient_input(job.has_sensitive_variables, job.variables)
+    """Re-queue a lost run once if its job (or JobRunner) is safe to repeat and declares no retries
+    (with retries it gets a new attempt instead: service.runs.retries). The policy is None when its
+    input held sensitive values or files, handed to the first attempt only: a retry would lack them."""
+    policy = retry_policy_of(result)
     return (
-        job is not None
-        and job.retry_on_worker_lost
-        and not job.retries  # a job with retries gets a new attempt instead (service.runs.retries)
-        and not transient
+        policy is not None
+        and policy.on_worker_lost
+        and not policy.retries
         and result.attempts <= WORKER_LOST_RETRIES
         and not result.cancel_requested
     )

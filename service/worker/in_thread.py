@@ -79,20 +79,21 @@ def run_runner(current, result_id: uuid.UUID, recorder: RunRecorder) -> ChildOut
             result_id,
             options=[joinedload(JobResult.job).joinedload(Job.repository), joinedload(JobResult.user)],
         )
-    runner = find_runner(result.runner)()
+    runner_class = find_runner(result.runner)
+    runner = runner_class()
     runner.runtime = current  # the service's own runners reach the database through it
     runner.logger.addHandler(_RecorderHandler(recorder))
     payload: dict[str, Any] = dict(result.input_data or {})
     try:
         value = runner.handle(result, *payload.get("args", []), **payload.get("kwargs", {}))
-        status, error, trace = Status.SUCCESS, None, None
     except Exception as exc:  # NetBox marks these "completed"; we record the truth
-        value, status = None, Status.FAILURE
-        error, trace = f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        error = f"{type(exc).__name__}: {exc}"
         recorder.log(
             {"level": "error", "message": error, "grouping": "run", "object": None, "created": utcnow()}
         )
-    return ChildOutcome(status, value, error, trace)
+        return ChildOutcome(Status.FAILURE, None, error, traceback.format_exc(),
+                            retryable=runner_class.retry_policy.retries_exception(exc))
+    return ChildOutcome(Status.SUCCESS, value)
 
 
 class _RecorderHandler(logging.Handler):
