@@ -136,14 +136,19 @@ def take_free_slot(candidate, now, *, name: str = "slot"):
     lowest_free = select(func.min(series.c.slot)).where(~exists().where(
         ConcurrencySlot.key == candidate.c.concurrency_key, ConcurrencySlot.slot == series.c.slot,
     ).correlate(candidate, series)).correlate(candidate).scalar_subquery()
+    # ``count(*) OVER ()`` reads every candidate, locking its row, before the first slot goes in. A
+    # batch taking a slot and then waiting for a row would deadlock with a claim holding that row
+    # and waiting for the slot (the slow path, ``acquire``, or another batch).
     free = select(
         candidate.c.concurrency_key.label("key"), lowest_free.label("slot"), candidate.c.id,
+        func.count().over().label("locked"),
     ).where(held + ahead < limit).subquery("free")
     acquired = cast(now, ConcurrencySlot.__table__.c.acquired.type)
     return (
         postgresql.insert(ConcurrencySlot)
         .from_select(["key", "slot", "job_result_id", "acquired"],
-                     select(free.c.key, free.c.slot, free.c.id, acquired).where(free.c.slot.is_not(None)))
+                     select(free.c.key, free.c.slot, free.c.id, acquired)
+                     .where(free.c.slot.is_not(None), free.c.locked > 0))  # used, so the count is kept
         .on_conflict_do_nothing()
         .returning(ConcurrencySlot.job_result_id)
         .cte(name)

@@ -128,3 +128,39 @@ def test_two_runs_of_one_key_in_a_batch_one_holds_it_and_the_other_waits(runtime
         other = connection.execute(select(JobResult.status, JobResult.blocked_by)
                                    .where(JobResult.id.in_({first, second} - claimed))).one()
     assert holders == list(claimed) and other == (Status.PENDING, holders[0])
+
+
+LOCK_WAITS = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                  "AND wait_event_type = 'Lock'")
+
+
+def test_a_batch_locks_its_runs_before_it_takes_a_slot_so_a_claim_holding_one_never_deadlocks(runtime):
+    """A claim on the slow path holds its run's row, then takes a slot. A batch holding that run too
+    must wait for the row before taking any slot: had it taken one for another run first, each
+    would wait for the other (the race test met that deadlock)."""
+    from service.runs.concurrency import KeyedRun, acquire
+    from service.worker import claim as claiming
+
+    low, high = sorted(keyed_pending(runtime.db, ["device:1", "device:1"]))  # the batch locks low first
+    answers, errors = [], []
+
+    def batch() -> None:
+        try:
+            answers.extend(claiming._claim_many(runtime.db, [
+                claiming._claim_parameters(run_id, None) for run_id in (low, high)]))
+        except Exception as exc:
+            errors.append(exc)
+
+    with runtime.db.engine.connect() as connection, connection.begin():
+        row = connection.execute(claiming._CLAIM_KEYED, claiming._claim_parameters(high, None)).one()
+        thread = threading.Thread(target=batch)
+        thread.start()
+        with runtime.db.engine.connect() as watcher:
+            wait_until(lambda: watcher.scalar(LOCK_WAITS) == 1, message="the batch to wait for the row")
+        held = acquire(connection, KeyedRun(row.id, row.concurrency_key, row.concurrency_limit,
+                                            row.concurrency_policy, row.created, row.queue))
+    thread.join(timeout=60)
+    assert held is None and errors == []  # the slow claim took the slot; nobody was chosen to die
+    assert answers == [claiming._TRY_ALONE, claiming._TRY_ALONE]  # the slot was taken, high was claimed
+    with runtime.db.engine.connect() as connection:
+        assert connection.scalars(select(ConcurrencySlot.job_result_id)).all() == [high]
