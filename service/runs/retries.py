@@ -41,16 +41,14 @@ def retry_policy_of(run: JobResult) -> RetryPolicy | None:
     return None
 
 
-def retries_left(failed: JobResult, *, lost: bool = False) -> bool:
-    """Tell whether the failed run's job allows another attempt after this one.
+def _has_attempts_left(failed: JobResult, policy: RetryPolicy, *, lost: bool) -> bool:
+    """Tell whether ``policy`` allows another attempt after the failed run.
 
     ``lost`` says the run died while executing (its worker or job process): only a job that
     declares ``retry_on_worker_lost`` is safe to run again then.
     """
-    policy = retry_policy_of(failed)
     return (
-        policy is not None
-        and (policy.on_worker_lost or not lost)
+        (policy.on_worker_lost or not lost)
         and failed.status == Status.FAILURE
         and not failed.cancel_requested
         and failed.attempt <= policy.retries
@@ -63,10 +61,10 @@ def schedule_retry(
 ) -> JobResult | None:
     """Add the next attempt of a run that just failed, if its job has retries left; return it."""
     failed = session.get(JobResult, job_result_id)
-    if failed is None or not retries_left(failed, lost=lost):
+    policy = retry_policy_of(failed) if failed is not None else None
+    if policy is None or not _has_attempts_left(failed, policy, lost=lost):
         return None
     now = now or utcnow()
-    policy = retry_policy_of(failed)
     due = now + timedelta(seconds=policy.backoff.delay(failed.attempt, rng))
     row = follow_up_row(
         failed,
