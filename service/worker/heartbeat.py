@@ -53,16 +53,26 @@ class ProcessHeartbeat:
                 self._thread.start()
 
     def _beat(self, current) -> None:
-        # Stop once this process is reconfigured or shut down: a new runtime starts its own thread.
-        while self._runtime is current and not current.closed:
+        # Stop once this process is reconfigured or shut down (checked after each wait, before any
+        # beat): a new runtime starts its own thread.
+        while True:
             self._wake.wait(current.settings.heartbeat_seconds)
-            try:
-                beat(current.db, self.runs)
-            except Exception as exc:  # a missed beat is retried next time; the thread must live on
-                if outage_of(exc) is None:
-                    logger.warning("heartbeat update failed", exc_info=True)
-                else:
-                    outages.down(DATABASE, exc)
-                continue
-            if outages.is_down(DATABASE):
-                outages.up(DATABASE)
+            if self._runtime is not current or current.closed:
+                return
+            self.beat_once(current)
+
+    def beat_once(self, current) -> None:
+        """Stamp the live runs once. A failed beat notes the outage; only a beat that reached the
+        database says it is back (with nothing to stamp, the database was not asked)."""
+        if not self.runs.alive_ids():
+            return
+        try:
+            beat(current.db, self.runs)
+        except Exception as exc:  # a missed beat is retried next time; the thread must live on
+            if outage_of(exc) is None:
+                logger.warning("heartbeat update failed", exc_info=True)
+            else:
+                outages.down(DATABASE, exc)
+            return
+        if outages.is_down(DATABASE):
+            outages.up(DATABASE)

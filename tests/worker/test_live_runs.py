@@ -94,3 +94,36 @@ def test_log_lines_and_files_wait_in_memory_while_the_database_is_down(runtime):
         assert messages == ["one", "two"]
         assert session.scalar(select(JobOutputFile.content)) == b"hello"
     assert heartbeat_of(runtime, run_id) > LONG_AGO
+
+
+def test_a_heartbeat_with_nothing_to_stamp_says_nothing_of_the_database(runtime):
+    """During an outage an idle worker's heartbeat asks nothing of the database: it must not log it back."""
+    from service.infra.outage import DATABASE, outages
+    from service.worker.heartbeat import ProcessHeartbeat
+    from tests.infra.test_outage import database_error
+
+    outages.down(DATABASE, database_error())
+    ProcessHeartbeat(LiveRuns()).beat_once(runtime)
+    assert outages.is_down(DATABASE)
+
+
+def test_the_heartbeat_thread_of_a_closed_runtime_stops_without_beating_again(settings):
+    """Woken after its runtime closed (a worker's shutdown, a test's end), the thread must not beat:
+    that beat reached another database than the one now in use, and logged it back."""
+    from service import bootstrap
+    from service.infra.outage import DATABASE, outages
+    from service.worker.heartbeat import ProcessHeartbeat
+    from tests.infra.test_outage import database_error
+
+    runtime = bootstrap.configure(settings.replace(heartbeat_seconds=3600))
+    (run_id,) = started_runs(runtime, 1)
+    runs = LiveRuns()
+    runs.add(run_id)
+    heartbeat = ProcessHeartbeat(runs)
+    heartbeat.ensure_running(runtime)
+    bootstrap.reset()  # closes it
+    outages.down(DATABASE, database_error())  # the next test's outage
+    heartbeat._wake.set()
+    heartbeat._thread.join(timeout=30)
+    assert not heartbeat._thread.is_alive() and outages.is_down(DATABASE)
+    assert heartbeat_of(bootstrap.configure(settings), run_id) == LONG_AGO  # no beat after closing
