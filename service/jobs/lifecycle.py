@@ -16,7 +16,6 @@ from .context import DEFAULT_MAX_FILE_BYTES, RunContext, TaskRequest
 from .errors import SoftTimeLimitExceeded, ValidationError
 from .legacy import has_legacy_run, test_method_names
 from .logs import LogRecorder, LogSink, detached_logger, task_loggers_to
-from .retries import is_retryable
 from .sanitise import Sanitiser
 from .variables import DryRunVar
 
@@ -132,7 +131,7 @@ class _Run:
             options = self.job_class.options()
         except Exception:  # a bad Meta already failed the run at initialization: not retried
             return False
-        return options.retries > 0 and is_retryable(self.einfo.exception, options.retry_on)
+        return options.retry_policy.retries_exception(self.einfo.exception)
 
 
 def execute(

@@ -54,6 +54,11 @@ class JobOptions:
     on_failure_run: tuple[str, ...] = ()  # ... or fails for good (no retry left)
 
     @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(retries=self.retries, backoff=self.retry_backoff, retry_on=self.retry_on,
+                           on_worker_lost=self.retry_on_worker_lost)
+
+    @property
     def summary(self) -> str:
         """Return the first non-empty line of the description."""
         return next((line.strip() for line in self.description.splitlines() if line.strip()), "")
